@@ -97,7 +97,9 @@ class BatchedDecoder:
             ids[r, 0], pos[:, r, 0], new_mask[r, 0] = t, self.next_pos[r], 1
             self.next_pos[r] += 1
         hidden = self._forward(ids, pos, new_mask, [], [])
-        return {r: self._logits(hidden[r, 0]) for r in tokens}
+        rows = list(tokens)
+        logits = self._logits(hidden[rows, 0])  # one lm_head matmul for the whole group
+        return {r: logits[i] for i, r in enumerate(rows)}
 
     def _forward(self, ids, pos, new_mask, pixels, grids, rows=None):
         if self.cache is None:

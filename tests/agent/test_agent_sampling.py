@@ -34,3 +34,15 @@ def test_banned_ids_spare_end_of_turn_and_tool_tokens(tiny):
         assert tok.convert_tokens_to_ids(allowed) not in banned
     for denied in ("<|image_pad|>", "<|vision_start|>", "<|im_start|>", "<|video_pad|>"):
         assert tok.convert_tokens_to_ids(denied) in banned
+
+
+def test_sampling_frequencies_match_the_temperature_scaled_distribution():
+    logits = torch.tensor([1.0, 0.0, float("-inf"), -1.0, 0.5])
+    g = torch.Generator().manual_seed(0)
+    n = 6000
+    counts = torch.bincount(torch.tensor([choose(logits, 2.0, 1.0, g)[0] for _ in range(n)]), minlength=5)
+    expected = torch.softmax(logits / 2.0, -1) * n
+    assert counts[2] == 0  # zero probability is never drawn
+    keep = expected > 0
+    chi2 = float(((counts[keep] - expected[keep]) ** 2 / expected[keep]).sum())
+    assert chi2 < 16.3  # chi-square, 3 degrees of freedom, p = 0.001
