@@ -30,6 +30,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--mode", choices=["scalar", "generative"], default=None,
                    help="reward head (scalar) or yes-token probability (generative); "
                         "default: the checkpoint's, else scalar")
+    p.add_argument("--rationale-tokens", type=int, default=None,
+                   help="generative mode: let the model explain itself in up to this many tokens before "
+                        "P(yes) is read (default: the checkpoint's, else 0 = answer at once)")
     p.add_argument("--host", default=None, help="bind address (default: $GRADIO_SERVER_NAME, else 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default: $GRADIO_SERVER_PORT, else 7860)")
     p.add_argument("--concurrency", type=int, default=1, help="requests scored at the same time (default 1)")
@@ -84,7 +87,12 @@ def result_markdown(result: dict, rm, kind: str) -> str:
     for label, a, b in judge.result_rows(result):
         lines.append(f"| {label} | {fmt(a)} | {fmt(b)} |")
     note = p_yes_note(rm)
-    return "\n".join(lines + ([f"\n<small>{note}</small>"] if note else []))
+    lines += [f"\n<small>{note}</small>"] if note else []
+    if result.get("rationales"):
+        asked = ["candidate A", "candidate B"] if rm.config.form == "pointwise" else ["A vs B", "B vs A"]
+        for label, text in zip(asked, result["rationales"]):
+            lines.append(f"\n**Rationale ({label}):** {_esc(text) or '(empty)'}")
+    return "\n".join(lines)
 
 
 def agent_views(result: dict):
@@ -199,7 +207,8 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        rm = mmreward.load(args.model, mode=args.mode)
+        extra = {} if args.rationale_tokens is None else {"rationale_tokens": args.rationale_tokens}
+        rm = mmreward.load(args.model, mode=args.mode, **extra)
     except Exception as exc:  # noqa: BLE001 - a bad --model is a user error: say so, no traceback
         raise SystemExit(f"app.py: cannot load model {args.model!r}: {type(exc).__name__}: {exc}") from None
     demo = build_app(rm, args.model, concurrency=args.concurrency, max_queue=args.max_queue)

@@ -18,12 +18,15 @@ class RewardConfig:
     both_orders: bool = True  # generative pairwise: also ask with A/B swapped and average
     criteria: str | None = None  # default criteria text when a record gives none
     video_frames: int = 8  # frames sampled uniformly from each video
+    rationale_tokens: int = 0  # generative: reason for up to this many tokens before yes/no (0: answer at once)
 
     def __post_init__(self):
         if self.mode not in ("scalar", "generative"):
             raise ValueError(f"mode must be 'scalar' or 'generative', got {self.mode!r}")
         if self.form not in ("auto", "pointwise", "pairwise"):
             raise ValueError(f"form must be auto, pointwise or pairwise, got {self.form!r}")
+        if not isinstance(self.rationale_tokens, int) or self.rationale_tokens < 0:
+            raise ValueError(f"rationale_tokens must be an int >= 0, got {self.rationale_tokens!r}")
 
     def save(self, directory: str | Path) -> None:
         Path(directory, CONFIG_NAME).write_text(json.dumps(asdict(self), indent=2) + "\n")

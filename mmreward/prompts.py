@@ -72,24 +72,26 @@ def scalar_prompt(item: Item, cand: Candidate) -> Prompt:
     return Prompt(b.user() + [answer], b.images, b.videos, add_generation_prompt=False)
 
 
-def _question(item: Item, cands: list[tuple[Candidate, str]], ask: str) -> Prompt:
+def _question(item: Item, cands: list[tuple[Candidate, str]], ask: str, rationale: bool) -> Prompt:
     b = _Builder()
     b.media(item.images, item.videos)
     for cand, label in cands:
         b.candidate(cand, label)
-    b.text(f"Prompt: {item.prompt}\n{ask} Answer yes or no.")
+    how = "Explain your judgement briefly, then answer yes or no." if rationale else "Answer yes or no."
+    b.text(f"Prompt: {item.prompt}\n{ask} {how}")
     return Prompt(b.user(), b.images, b.videos)
 
 
-def pointwise_question(item: Item, cand: Candidate) -> Prompt:
+def pointwise_question(item: Item, cand: Candidate, rationale: bool = False) -> Prompt:
     """RewardDance pointwise form: does this one candidate satisfy the prompt?"""
     criteria = item.criteria or DEFAULT_CRITERIA
     return _question(item, [(cand, "Candidate")],
-                     f"Does the candidate satisfy the prompt well, judged by {criteria}?")
+                     f"Does the candidate satisfy the prompt well, judged by {criteria}?", rationale)
 
 
-def pairwise_question(item: Item, cand: Candidate, reference: Candidate) -> Prompt:
+def pairwise_question(item: Item, cand: Candidate, reference: Candidate, rationale: bool = False) -> Prompt:
     """RewardDance pairwise-with-reference form: is candidate A better than reference B?"""
     criteria = item.criteria or DEFAULT_CRITERIA
     return _question(item, [(cand, "Candidate A"), (reference, "Reference B")],
-                     f"Is candidate A better than the reference B for this prompt, judged by {criteria}?")
+                     f"Is candidate A better than the reference B for this prompt, judged by {criteria}?",
+                     rationale)

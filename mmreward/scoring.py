@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 import torch
@@ -19,6 +19,7 @@ from mmreward.config import RewardConfig
 from mmreward.head import OVERALL
 from mmreward.media import MediaOptions
 from mmreward.prompts import Prompt, pairwise_question, pointwise_question, scalar_prompt
+from mmreward.rationale import answer_suffixes, generate_rationales
 from mmreward.records import Item, RecordError, load_item
 
 
@@ -51,22 +52,32 @@ def generative_plan(item: Item, config: RewardConfig) -> Plan:
     pairwise = config.form == "pairwise" or (config.form == "auto" and len(cands) == 2)
     if pairwise and len(cands) != 2:
         raise RecordError(f"pairwise judging needs exactly 2 candidates, got {len(cands)}")
+    rationale = config.rationale_tokens > 0
     if not pairwise:
         def pointwise(outs):
-            return {"rewards": outs, "preferred": _preferred(outs), "p_yes": outs}
-        return Plan([pointwise_question(item, c) for c in cands], pointwise)
+            p_yes, extra = _p_yes(outs)
+            return {"rewards": p_yes, "preferred": _preferred(p_yes), "p_yes": p_yes, **extra}
+        return Plan([pointwise_question(item, c, rationale) for c in cands], pointwise)
 
-    prompts = [pairwise_question(item, cands[0], cands[1])]
+    prompts = [pairwise_question(item, cands[0], cands[1], rationale)]
     if config.both_orders:
-        prompts.append(pairwise_question(item, cands[1], cands[0]))
+        prompts.append(pairwise_question(item, cands[1], cands[0], rationale))
 
     def combine(outs):
+        p_yes, extra = _p_yes(outs)
         # P(A better) asked both ways; averaging cancels a constant preference for a position
-        p_a = outs[0] if len(outs) == 1 else (outs[0] + 1.0 - outs[1]) / 2
+        p_a = p_yes[0] if len(p_yes) == 1 else (p_yes[0] + 1.0 - p_yes[1]) / 2
         rewards = [p_a, 1.0 - p_a]
-        return {"rewards": rewards, "preferred": _preferred(rewards), "p_yes": outs}
+        return {"rewards": rewards, "preferred": _preferred(rewards), "p_yes": p_yes, **extra}
 
     return Plan(prompts, combine)
+
+
+def _p_yes(outs: list) -> tuple[list[float], dict]:
+    """Per-prompt outputs -> (P(yes) list, {"rationales": [...]} when the model reasoned first)."""
+    if outs and isinstance(outs[0], dict):
+        return [o["p_yes"] for o in outs], {"rationales": [o["rationale"] for o in outs]}
+    return list(outs), {}
 
 
 def _rows(output) -> list:
@@ -82,14 +93,26 @@ class Scorer:
         self.module, self.processor, self.config = module, processor, config
 
     def plan(self, item: Item) -> Plan:
+        if item.criteria is None and self.config.criteria:
+            item = replace(item, criteria=self.config.criteria)  # the record's own criteria win
         if self.config.mode == "scalar":
             return scalar_plan(item)
         return generative_plan(item, self.config)
 
     @torch.inference_mode()
     def run(self, prompts: list[Prompt]) -> list:
+        if self.config.mode == "generative" and self.config.rationale_tokens:
+            return self.run_with_rationale(prompts)
         batch = collate(self.processor, prompts, device=self.module.device)
         return _rows(self.module(**batch))
+
+    def run_with_rationale(self, prompts: list[Prompt]) -> list[dict]:
+        rationales = generate_rationales(self.module.backbone, self.processor, prompts,
+                                         self.config.rationale_tokens)
+        batch = collate(self.processor, prompts, device=self.module.device,
+                        extra_text=answer_suffixes(rationales))
+        p_yes = _rows(self.module(**batch))
+        return [{"p_yes": p, "rationale": r} for p, r in zip(p_yes, rationales)]
 
     def run_isolated(self, prompts: list[Prompt]) -> list:
         """Run a batch; if it fails, run its prompts one by one so only the culprits fail."""

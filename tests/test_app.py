@@ -236,6 +236,17 @@ def test_generative_mode_shows_the_yes_probability(tmp_path):
     assert 0.0 <= result["p_yes"][0] <= 1.0 and "is A better than B?" in page
 
 
+def test_rationales_are_shown_escaped(tmp_path):
+    gen = mmreward.load("tiny", mode="generative", rationale_tokens=4)
+    good = good_image(tmp_path)
+    result = judge.judge_pair(gen, "images", [str(good), str(good)], "a red square")
+    assert "error" not in result, result.get("error")
+    assert len(result["rationales"]) == 2
+    page = app.result_markdown({**result, "rationales": ["<script>x</script> | ok", ""]}, gen, "images")
+    assert "**Rationale (A vs B):** &lt;script&gt;x&lt;/script&gt; \\| ok" in page
+    assert "**Rationale (B vs A):** (empty)" in page and "<script>" not in page
+
+
 def test_per_dimension_scores_are_shown():
     from types import SimpleNamespace
 

@@ -21,7 +21,14 @@ def register(sub, name: str, help: str):
     p.add_argument("--batch-size", type=int, default=8, help="prompts per forward pass (default 8)")
     p.add_argument("--max-image-pixels", type=int, default=None,
                    help="refuse images larger than this many pixels (default 64M)")
-    p.add_argument("--criteria", default=None, help="generative mode: default criteria text")
+    p.add_argument("--criteria", default=None,
+                   help="criteria text for records that give none (generative questions, scalar prompts)")
+    p.add_argument("--form", choices=["auto", "pointwise", "pairwise"], default=None,
+                   help="generative mode: one candidate at a time, or A against reference B "
+                        "(default: the checkpoint's, else auto = pairwise for 2 candidates)")
+    p.add_argument("--rationale-tokens", type=int, default=None,
+                   help="generative mode: the model first explains its judgement in up to this many "
+                        "tokens (greedy), then P(yes) is read; outputs gain 'rationales' (default 0: off)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -35,6 +42,9 @@ def run(args) -> int:
     extra = {"max_image_pixels": args.max_image_pixels}
     if args.criteria:
         extra["criteria"] = args.criteria
+    for key in ("form", "rationale_tokens"):
+        if getattr(args, key) is not None:
+            extra[key] = getattr(args, key)
     device = str(state.device) if state.num_processes > 1 else None
     model = load_from_args(args, device=device, **extra)
     try:
