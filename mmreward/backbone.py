@@ -21,7 +21,9 @@ class BackboneOptions:
     attn_implementation: str | None = None  # "sdpa", "flash_attention_2", "eager"
     min_pixels: int | None = None  # image pixel bounds for the processor's resize
     max_pixels: int | None = None
-    video_min_pixels: int | None = None  # per-frame pixel bounds for videos
+    # video pixel bounds, passed to the checkpoint's video processor as they are: Qwen2/2.5-VL's bound
+    # each frame, Qwen3-VL's bound the whole clip (frames x height x width, its smart_resize takes T)
+    video_min_pixels: int | None = None
     video_max_pixels: int | None = None
 
 

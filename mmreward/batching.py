@@ -25,7 +25,15 @@ def collate(processor, prompts: list[Prompt], device=None, extra_text: list[str]
     if images:
         kwargs["images"] = images
     if videos:
-        kwargs["videos"] = videos
+        kwargs["videos"] = [getattr(v, "frames", v) for v in videos]
+        # The frames are already the uniformly sampled `video_frames` of each clip (mmreward.media).
+        # Qwen3-VL's video processor samples again by default (2 fps of an assumed 24 fps clip,
+        # at least 4 frames), which would silently drop most of them.
+        kwargs["do_sample_frames"] = False
+        if all(hasattr(v, "metadata") for v in videos):
+            # without it the processor assumes 24 fps frame-by-frame: Qwen2.5-VL's temporal
+            # positions and Qwen3-VL's "<t seconds>" labels would be wrong
+            kwargs["video_metadata"] = [v.metadata() for v in videos]
     batch = processor(text=texts, padding=True, return_tensors="pt", **kwargs)
     return batch.to(device) if device is not None else batch
 

@@ -52,13 +52,14 @@ def open_image(path: str, opts: MediaOptions):
 
 
 def open_video_frames(path: str, opts: MediaOptions):
-    """`opts.video_frames` uniformly sampled RGB frames as a uint8 array [T, H, W, 3]."""
-    from video.reader import VideoError, read_uniform_frames
+    """`opts.video_frames` uniformly sampled RGB frames (a `video.SampledClip`: frames [T, H, W, 3]
+    uint8, their indices and the file's fps, which the processor needs to place them in time)."""
+    from video.reader import VideoError, read_uniform_clip
 
     full = resolve_media(path, opts.media_root)
     if not full.is_file():
         raise MediaError(f"video '{path}' not found under media root")
     try:
-        return read_uniform_frames(full, opts.video_frames, max_pixels=opts.video_max_frame_pixels)
+        return read_uniform_clip(full, opts.video_frames, max_pixels=opts.video_max_frame_pixels)
     except VideoError as exc:
         raise MediaError(f"video '{path}': {exc}") from None

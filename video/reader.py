@@ -34,6 +34,27 @@ class VideoInfo:
     backend: str
 
 
+@dataclass(frozen=True)
+class SampledClip:
+    """Frames sampled from a video, with where they came from.
+
+    The Qwen-VL processors need the timing: Qwen2.5-VL places video tokens in time
+    by `second_per_grid_ts` and Qwen3-VL writes `<t seconds>` before each frame
+    group; given bare frames both assume a 24 fps clip read frame by frame.
+    """
+
+    frames: np.ndarray  # (T, H, W, 3) uint8
+    indices: list[int]  # 0-based frame numbers in the file
+    fps: float
+    total_frames: int
+
+    def metadata(self) -> dict:
+        """transformers' VideoMetadata fields for these frames."""
+        return {"total_num_frames": self.total_frames, "fps": self.fps, "frames_indices": list(self.indices),
+                "duration": self.total_frames / self.fps if self.fps else None,
+                "height": int(self.frames.shape[1]), "width": int(self.frames.shape[2])}
+
+
 class VideoReader:
     """Open a video for random frame access.
 
@@ -202,5 +223,12 @@ def _short(exc: BaseException) -> str:
 def read_uniform_frames(path: str | os.PathLike, n: int, max_pixels: int | None = None,
                         backend: str = "auto") -> np.ndarray:
     """(n, H, W, 3) uint8: the n uniformly sampled frames of `path` (see video.sampling)."""
+    return read_uniform_clip(path, n, max_pixels, backend).frames
+
+
+def read_uniform_clip(path: str | os.PathLike, n: int, max_pixels: int | None = None,
+                      backend: str = "auto") -> SampledClip:
+    """The n uniformly sampled frames of `path` with their indices and the file's fps."""
     with VideoReader(path, backend=backend) as reader:
-        return reader.sample_uniform(n, max_pixels)[1]
+        idx, frames = reader.sample_uniform(n, max_pixels)
+        return SampledClip(frames, idx, reader.fps, reader.num_frames)

@@ -16,7 +16,9 @@ def add_model_arguments(p: argparse.ArgumentParser, default_mode: str | None = N
     g.add_argument("--attn-implementation", default=None, help="sdpa | flash_attention_2 | eager")
     g.add_argument("--min-pixels", type=int, default=None, help="image resize lower bound in pixels")
     g.add_argument("--max-pixels", type=int, default=None, help="image resize upper bound in pixels")
-    g.add_argument("--video-max-pixels", type=int, default=None, help="per-frame pixel bound for videos")
+    g.add_argument("--video-max-pixels", type=int, default=None,
+                   help="video pixel bound, as the checkpoint's video processor reads it: "
+                        "per frame for Qwen2/2.5-VL, for the whole clip (frames x H x W) for Qwen3-VL")
     g.add_argument("--video-frames", type=int, default=None, help="frames sampled uniformly per video (default 8)")
 
 
