@@ -152,8 +152,13 @@ def log_line(out: str, record: dict) -> None:
         f.write(json.dumps(record) + "\n")
 
 
-def train_grpo(policy, processor, ref_policy, items, agent_config, cfg: GRPOConfig, media_root=None):
-    """The GRPO loop; returns the trained policy (unwrapped). Writes checkpoints, log and final model."""
+def train_grpo(policy, processor, ref_policy, items, agent_config, cfg: GRPOConfig, media_root=None,
+               on_step=None):
+    """The GRPO loop; returns the trained policy (unwrapped). Writes checkpoints, log and final model.
+
+    `on_step(step, policy)`, if given, runs on the main process after each step is logged
+    (e.g. a held-out evaluation); the policy's train/eval mode is restored afterwards.
+    """
     from accelerate import Accelerator
 
     accelerator = Accelerator()
@@ -202,6 +207,10 @@ def train_grpo(policy, processor, ref_policy, items, agent_config, cfg: GRPOConf
                   "rollout_s": round(t1 - t0, 2), "update_s": round(time.time() - t1, 2)}
         if accelerator.is_main_process:
             log_line(cfg.out, record)
+            if on_step is not None:
+                was_training = policy_now.training
+                on_step(step + 1, policy_now)
+                policy_now.train(was_training)
         if cfg.save_steps and (step + 1) % cfg.save_steps == 0 and step + 1 < cfg.steps:
             save_checkpoint(accelerator, cfg.out, step + 1)
     accelerator.wait_for_everyone()

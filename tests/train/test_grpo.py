@@ -114,7 +114,15 @@ def test_grpo_runs_logs_checkpoints_and_resumes(clips, tmp_path):
     before = {k: v.clone() for k, v in policy.state_dict().items()}
     cfg = GRPOConfig(out=str(tmp_path / "grpo"), steps=2, items_per_step=1, group_size=2, lr=1e-3,
                      beta=0.04, save_steps=1)
-    train_grpo(policy, processor, ref, items, agent_cfg, cfg, media_root=folder)
+    seen = []
+
+    def on_step(step, model):  # e.g. a held-out evaluation, which switches to eval mode
+        seen.append((step, model is policy, model.training))
+        model.eval()
+
+    policy.train()
+    train_grpo(policy, processor, ref, items, agent_cfg, cfg, media_root=folder, on_step=on_step)
+    assert seen == [(1, True, True), (2, True, True)] and policy.training  # mode restored
     log = [json.loads(line) for line in open(tmp_path / "grpo" / "grpo_log.jsonl")]
     assert [r["step"] for r in log] == [1, 2]
     for key in ("reward", "kl", "format_rate", "tool_calls", "loss"):
