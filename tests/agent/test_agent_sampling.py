@@ -46,3 +46,21 @@ def test_sampling_frequencies_match_the_temperature_scaled_distribution():
     keep = expected > 0
     chi2 = float(((counts[keep] - expected[keep]) ** 2 / expected[keep]).sum())
     assert chi2 < 16.3  # chi-square, 3 degrees of freedom, p = 0.001
+
+
+def test_nucleus_from_the_top_k_equals_the_full_sort():
+    from mmreward.agent.sampling import _nucleus
+
+    def full_sort(probs, top_p):
+        vals, order = probs.sort(descending=True)
+        kept = vals.masked_fill(vals.cumsum(-1) - vals >= top_p, 0.0)
+        out = torch.zeros_like(probs).scatter(-1, order, kept)
+        return out / out.sum()
+
+    g = torch.Generator().manual_seed(0)
+    peaked = torch.softmax(torch.randn(5000, generator=g) * 6, -1)  # nucleus inside the top 64
+    flat = torch.softmax(torch.randn(5000, generator=g) * 0.1, -1)  # nucleus of thousands: full sort
+    for probs in (peaked, flat):
+        for top_p in (0.5, 0.9, 0.95):
+            assert torch.allclose(_nucleus(probs, top_p), full_sort(probs, top_p))
+    assert int((_nucleus(flat, 0.9) > 0).sum()) > 64
