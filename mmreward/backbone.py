@@ -27,13 +27,25 @@ class BackboneOptions:
     video_max_pixels: int | None = None
 
 
+class ModelNotFoundError(FileNotFoundError):
+    """A model name that is a local path with nothing there."""
+
+
+def looks_like_path(name: str) -> bool:
+    # hub ids are 'name' or 'org/name'; anything else with a separator is meant as a directory
+    return name.startswith((".", "/", "~")) or name.count("/") > 1 or os.sep != "/" and os.sep in name
+
+
 def resolve_name(name_or_path: str | os.PathLike) -> str:
     """`tiny` -> the cached tiny checkpoint; anything else is passed to from_pretrained as is."""
-    if str(name_or_path) == "tiny":
+    name = str(name_or_path)
+    if name == "tiny":
         from mmreward.tiny import tiny_path
 
         return str(tiny_path())
-    return str(name_or_path)
+    if looks_like_path(name) and not os.path.exists(os.path.expanduser(name)):
+        raise ModelNotFoundError(f"model {name!r}: no such checkpoint directory")
+    return os.path.expanduser(name)
 
 
 def default_device(device: str | None) -> str:

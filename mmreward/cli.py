@@ -57,9 +57,18 @@ def main(argv: list[str] | None = None) -> int:
     if selected is None:
         parser.print_help()
         return 0 if not argv else 2
-    rc = args.func(args)
+    try:
+        rc = args.func(args)
+    except FileNotFoundError as exc:  # a path the user gave (model, data, media): say which, no traceback
+        print(f"mmreward {selected}: {exc}", file=sys.stderr)
+        return 2
     return int(rc or 0)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m mmreward.cli` (and `accelerate launch -m mmreward.cli`) runs this file as
+    # __main__, while the command modules import `mmreward.cli`, a second copy whose argv
+    # would stay empty: run that copy so both see the arguments being parsed.
+    from mmreward.cli import main as _main
+
+    sys.exit(_main())

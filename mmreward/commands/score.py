@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from mmreward.commands.common import add_model_arguments, load_from_args
 
@@ -34,11 +35,15 @@ def register(sub, name: str, help: str):
 
 
 def run(args) -> int:
+    import torch
     from accelerate import PartialState
 
     from mmreward.score_file import score_file
 
-    state = PartialState()
+    if not Path(args.input).is_file():  # before minutes of model loading
+        print(f"mmreward score: input {args.input!r}: no such file", file=sys.stderr)
+        return 2
+    state = PartialState(cpu=not torch.cuda.is_available())  # several CPU processes: gloo
     extra = {"max_image_pixels": args.max_image_pixels}
     if args.criteria:
         extra["criteria"] = args.criteria
@@ -54,6 +59,8 @@ def run(args) -> int:
         print(f"mmreward score: {exc}", file=sys.stderr)
         return 2
     if state.is_main_process:
+        # the process count shows whether a launcher really started several
         print(f"{args.output}: {summary['lines']} lines, {summary['errors']} errors "
-              f"(resumed after {summary['resumed_from']})", file=sys.stderr)
+              f"(resumed after {summary['resumed_from']}; {state.num_processes} process"
+              f"{'es' if state.num_processes > 1 else ''})", file=sys.stderr)
     return 0
