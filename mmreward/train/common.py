@@ -96,6 +96,7 @@ def training_arguments(cfg: SupervisedConfig):
         save_total_limit=2,
         seed=cfg.seed,
         bf16=torch.cuda.is_available() and cfg.dtype in (None, "bfloat16", "bf16"),
+        use_cpu=not torch.cuda.is_available(),  # lets torchrun run several CPU processes (gloo)
         remove_unused_columns=False,
         dataloader_num_workers=0,
         report_to=cfg.report_to,

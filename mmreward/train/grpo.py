@@ -152,6 +152,14 @@ def log_line(out: str, record: dict) -> None:
         f.write(json.dumps(record) + "\n")
 
 
+def trim_log(out: str, last_step: int) -> None:
+    """Drop the log lines of steps after `last_step`: a resumed run redoes them."""
+    path = Path(out) / "grpo_log.jsonl"
+    if path.is_file():
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        path.write_text("".join(x for x in lines if json.loads(x)["step"] <= last_step), encoding="utf-8")
+
+
 def train_grpo(policy, processor, ref_policy, items, agent_config, cfg: GRPOConfig, media_root=None,
                on_step=None):
     """The GRPO loop; returns the trained policy (unwrapped). Writes checkpoints, log and final model.
@@ -161,7 +169,8 @@ def train_grpo(policy, processor, ref_policy, items, agent_config, cfg: GRPOConf
     """
     from accelerate import Accelerator
 
-    accelerator = Accelerator()
+    # cpu=True where there is no GPU: accelerate then runs several processes (torchrun) over gloo
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
     Path(cfg.out).mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     # log-probs of the distribution the rollouts are sampled from (logits / temperature)
@@ -178,6 +187,8 @@ def train_grpo(policy, processor, ref_policy, items, agent_config, cfg: GRPOConf
         accelerator.load_state(str(ckpt))
         start = json.loads((ckpt / STATE_NAME).read_text())["step"]
         accelerator.print(f"resumed from {ckpt} at step {start}")
+        if accelerator.is_main_process:
+            trim_log(cfg.out, start)
     rollout_config = agent_config.__class__.from_dict(
         {**agent_config.to_dict(), "temperature": cfg.temperature, "top_p": cfg.top_p})
     stores = StoreCache(agent_config, media_root, size=64)

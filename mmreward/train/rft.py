@@ -61,7 +61,7 @@ def sample_phase(args, policy, processor, items, agent_config, media_root) -> di
 
     from mmreward.agent.trace import read_traces, write_traces
 
-    state = PartialState()
+    state = PartialState(cpu=not torch.cuda.is_available())  # several CPU processes: gloo
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     gen = torch.Generator().manual_seed(args.seed * 1009 + state.process_index)
@@ -77,6 +77,9 @@ def sample_phase(args, policy, processor, items, agent_config, media_root) -> di
         report = _merge([json.loads((out / f"rft_part{r}.json").read_text()) for r in parts])
         write_traces(out / SAMPLES_NAME, traces)
         (out / KEEP_RATE_NAME).write_text(json.dumps(report, indent=2) + "\n")
+        for r in parts:  # merged above; a resumed run reads the merged files
+            (out / f"rft_part{r}.jsonl").unlink()
+            (out / f"rft_part{r}.json").unlink()
     state.wait_for_everyone()
     policy.to("cpu")  # the Trainer places it
     return json.loads((out / KEEP_RATE_NAME).read_text())
@@ -104,6 +107,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from accelerate import PartialState
+
     from mmreward.agent.trace import read_traces
 
     if args.temperature <= 0:
@@ -118,14 +123,18 @@ def main(args: argparse.Namespace) -> int:
         report = json.loads((Path(args.out) / KEEP_RATE_NAME).read_text())
     else:
         report = sample_phase(args, policy, processor, read_items(args.items), sampling, media_root)
-    print(f"rft: kept {report['kept']} of {report['sampled']} rollouts "
-          f"(keep rate {report['keep_rate']:.1%}, format rate {report['format_rate']:.1%})", flush=True)
+    main_process = PartialState(cpu=not torch.cuda.is_available()).is_main_process
+    if main_process:
+        print(f"rft: kept {report['kept']} of {report['sampled']} rollouts "
+              f"(keep rate {report['keep_rate']:.1%}, format rate {report['format_rate']:.1%})", flush=True)
     traces = read_traces(samples)
     if not traces:
-        print("rft: no rollout was kept; nothing to fine-tune on", flush=True)
+        if main_process:
+            print("rft: no rollout was kept; nothing to fine-tune on", flush=True)
         return 1
     cfg = TraceSFTConfig.from_args(args)
     cfg.bf16 = torch.cuda.is_available() and args.dtype in (None, "bfloat16", "bf16")
     train_on_traces(traces, policy, processor, agent_config, cfg, media_root)
-    (Path(args.out) / "agent_config.json").write_text(json.dumps(agent_config.to_dict(), indent=2) + "\n")
+    if main_process:
+        (Path(args.out) / "agent_config.json").write_text(json.dumps(agent_config.to_dict(), indent=2) + "\n")
     return 0

@@ -78,6 +78,8 @@ class TraceTrainer(Trainer):
         return (loss, out) if return_outputs else loss
 
     def _save(self, output_dir=None, state_dict=None):
+        if not self.args.should_save:  # one writer under several processes
+            return
         output_dir = output_dir or self.args.output_dir
         self.accelerator.unwrap_model(self.model).policy.save_pretrained(output_dir)
         if self.processing_class is not None:
@@ -100,6 +102,7 @@ def training_arguments(cfg: TraceSFTConfig) -> TrainingArguments:
         lr_scheduler_type="cosine", logging_steps=cfg.logging_steps, save_steps=cfg.save_steps,
         save_total_limit=2, seed=cfg.seed, bf16=cfg.bf16, remove_unused_columns=False,
         dataloader_num_workers=0, dataloader_pin_memory=torch.cuda.is_available(), report_to=cfg.report_to,
+        use_cpu=not torch.cuda.is_available(),  # lets torchrun run several CPU processes (gloo)
     )
 
 
@@ -138,6 +141,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from accelerate import PartialState
+
     from mmreward.agent.trace import read_traces
 
     traces = read_traces(args.traces)
@@ -147,6 +152,8 @@ def main(args: argparse.Namespace) -> int:
     cfg.bf16 = torch.cuda.is_available() and args.dtype in (None, "bfloat16", "bf16")
     media_root = default_media_root(args.traces, args.media_root)
     result = train_on_traces(traces, policy, processor, agent_config, cfg, media_root)
+    if not PartialState().is_main_process:
+        return 0
     summary = {"traces": len(traces), "train_loss": result.training_loss, "steps": result.global_step,
                "agent_config": agent_config.to_dict()}
     Path(cfg.out, "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")

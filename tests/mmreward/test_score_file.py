@@ -118,13 +118,15 @@ def test_accelerate_two_processes_merge_in_input_order(mixed, tmp_path):
     _cli("score", "--input", str(mixed / "in.jsonl"), "--output", str(single), "--media-root",
          str(mixed / "media"), "--no-progress")
     sharded = tmp_path / "sharded.jsonl"
+    # torchrun, not `accelerate launch --cpu` (which starts one process): on a machine without a
+    # GPU the processes meet over gloo
     res = subprocess.run(
-        [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2",
-         "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
          "-m", "mmreward.cli", "score", "--input", str(mixed / "in.jsonl"), "--output", str(sharded),
          "--media-root", str(mixed / "media"), "--no-progress"],
         capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
+    assert "2 processes" in res.stderr
     a = [json.loads(x) for x in single.read_text().splitlines()]
     b = [json.loads(x) for x in sharded.read_text().splitlines()]
     assert [x["id"] for x in a] == [x["id"] for x in b]

@@ -1,6 +1,7 @@
 """Shared by the agent-training tests: two tiny clips, a scripted 3-turn trace, the tiny model."""
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -44,3 +45,31 @@ def tiny():
     model, processor, _ = load_backbone("tiny", BackboneOptions(device="cpu", min_pixels=28 * 28,
                                                                  max_pixels=64 * 28 * 28))
     return model, processor
+
+
+def torchrun(*args: str, cwd=None):
+    """`mmreward ARGS` in two processes. torchrun rather than `accelerate launch --cpu`, which
+    starts one process: without a GPU our recipes ask accelerate for CPU processes over gloo."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "mmreward.cli", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=600,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"})
+
+
+def small_agent_args() -> list[str]:
+    """CONFIG as command-line options, with one short turn: a random model never answers."""
+    return ["--initial-frames", str(CONFIG.initial_frames), "--candidate-frames", str(CONFIG.candidate_frames),
+            "--max-frames-per-call", str(CONFIG.max_frames_per_call), "--max-turns", "1",
+            "--max-new-tokens", "4", "--min-pixels", str(28 * 28), "--max-pixels", str(64 * 28 * 28)]
+
+
+def write_items(folder, n: int) -> str:
+    """n items over the two clips of `write_clips` (already in `folder`)."""
+    path = os.path.join(folder, "items.jsonl")
+    with open(path, "w") as f:
+        for i in range(n):
+            f.write(json.dumps({"id": f"i{i}", "prompt": "a ball rolls", "videos": ["clip0.mp4", "clip1.mp4"],
+                                "labels": LABELS}) + "\n")
+    return path

@@ -136,8 +136,28 @@ def test_grpo_runs_logs_checkpoints_and_resumes(clips, tmp_path):
     assert first["kl"] == pytest.approx(0.0, abs=1e-6)
     after = policy.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
-    # resume: picks up after checkpoint-1 and runs step 2 only
+    # resume: picks up after checkpoint-1 and redoes step 2 only, which replaces its log line
     cfg.resume = True
     train_grpo(fresh, processor, ref, items, agent_cfg, cfg, media_root=folder)
-    log = [json.loads(line) for line in open(tmp_path / "grpo" / "grpo_log.jsonl")]
-    assert [r["step"] for r in log] == [1, 2, 2]
+    resumed = [json.loads(line) for line in open(tmp_path / "grpo" / "grpo_log.jsonl")]
+    assert [r["step"] for r in resumed] == [1, 2]
+    assert resumed[0] == log[0]
+    timing = ("rollout_s", "update_s")
+    assert {k: v for k, v in resumed[1].items() if k not in timing} == \
+        {k: v for k, v in log[1].items() if k not in timing}  # same RNG state: the same step
+
+
+def test_grpo_in_two_processes_logs_once_and_saves(tmp_path):
+    from agent_fixtures import small_agent_args, torchrun, write_clips, write_items
+
+    write_clips(str(tmp_path))
+    items = write_items(str(tmp_path), 2)
+    out = tmp_path / "grpo"
+    res = torchrun("train", "grpo", "--items", items, "--model", "tiny", "--out", str(out), "--steps", "2",
+                   "--items-per-step", "1", "--group-size", "2", "--save-steps", "1", "--lr", "1e-3",
+                   *small_agent_args())
+    assert res.returncode == 0, res.stderr[-3000:]
+    log = [json.loads(line) for line in (out / "grpo_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2]  # the main process alone writes the log
+    assert (out / "checkpoint-1" / "grpo_state.json").is_file()
+    assert (out / "model.safetensors").is_file()

@@ -70,3 +70,19 @@ class _Dummy:
 
     def train(self, mode=True):
         return self
+
+
+def test_two_processes_sample_disjoint_shares_and_merge_the_counts(tmp_path):
+    from agent_fixtures import small_agent_args, torchrun, write_items
+
+    write_clips(str(tmp_path))
+    items = write_items(str(tmp_path), 4)
+    out = tmp_path / "rft"
+    res = torchrun("train", "rft", "--items", items, "--model", "tiny", "--out", str(out), "--k", "2",
+                   "--temperature", "1.0", "--max-steps", "1", *small_agent_args())
+    # the random tiny model never answers: nothing is kept, which is reported once and exits 1
+    assert res.returncode == 1, res.stderr[-3000:]
+    assert res.stdout.count("rft: no rollout was kept") == 1
+    report = json.loads((out / "rft_keep_rate.json").read_text())
+    assert (report["items"], report["sampled"], report["kept"]) == (4, 8, 0)  # 2 items x k=2 per process
+    assert not list(out.glob("rft_part*"))
