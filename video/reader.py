@@ -220,12 +220,6 @@ def _short(exc: BaseException) -> str:
     return _DECORD_PREFIX.sub("", text)[:200]
 
 
-def read_uniform_frames(path: str | os.PathLike, n: int, max_pixels: int | None = None,
-                        backend: str = "auto") -> np.ndarray:
-    """(n, H, W, 3) uint8: the n uniformly sampled frames of `path` (see video.sampling)."""
-    return read_uniform_clip(path, n, max_pixels, backend).frames
-
-
 def read_uniform_clip(path: str | os.PathLike, n: int, max_pixels: int | None = None,
                       backend: str = "auto") -> SampledClip:
     """The n uniformly sampled frames of `path` with their indices and the file's fps."""

@@ -35,15 +35,13 @@ def register(sub, name: str, help: str):
 
 
 def run(args) -> int:
-    import torch
-    from accelerate import PartialState
-
+    from mmreward.launch import process_state
     from mmreward.score_file import score_file
 
     if not Path(args.input).is_file():  # before minutes of model loading
         print(f"mmreward score: input {args.input!r}: no such file", file=sys.stderr)
         return 2
-    state = PartialState(cpu=not torch.cuda.is_available())  # several CPU processes: gloo
+    state = process_state()
     extra = {"max_image_pixels": args.max_image_pixels}
     if args.criteria:
         extra["criteria"] = args.criteria

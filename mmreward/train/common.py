@@ -81,6 +81,8 @@ def training_arguments(cfg: SupervisedConfig):
     import torch
     from transformers import TrainingArguments
 
+    from mmreward.launch import cpu_only
+
     return TrainingArguments(
         output_dir=cfg.out,
         num_train_epochs=cfg.epochs,
@@ -96,7 +98,7 @@ def training_arguments(cfg: SupervisedConfig):
         save_total_limit=2,
         seed=cfg.seed,
         bf16=torch.cuda.is_available() and cfg.dtype in (None, "bfloat16", "bf16"),
-        use_cpu=not torch.cuda.is_available(),  # lets torchrun run several CPU processes (gloo)
+        use_cpu=cpu_only(),
         remove_unused_columns=False,
         dataloader_num_workers=0,
         report_to=cfg.report_to,

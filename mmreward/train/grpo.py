@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mmreward.launch import cpu_only
 from mmreward.train.agent_common import (StoreCache, add_agent_arguments, add_model_arguments,
                                          agent_config_from_args, default_media_root, load_policy, read_items)
 from mmreward.train.agent_data import collate_turns
@@ -169,8 +170,7 @@ def train_grpo(policy, processor, ref_policy, items, agent_config, cfg: GRPOConf
     """
     from accelerate import Accelerator
 
-    # cpu=True where there is no GPU: accelerate then runs several processes (torchrun) over gloo
-    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    accelerator = Accelerator(cpu=cpu_only())
     Path(cfg.out).mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     # log-probs of the distribution the rollouts are sampled from (logits / temperature)

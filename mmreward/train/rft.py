@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from mmreward.launch import process_state
 from mmreward.train.agent_common import (add_agent_arguments, add_model_arguments, agent_config_from_args,
                                          default_media_root, load_policy, read_items)
 from mmreward.train.sft_traces import TraceSFTConfig, train_on_traces
@@ -57,11 +58,9 @@ def _merge(parts: list[dict]) -> dict:
 
 def sample_phase(args, policy, processor, items, agent_config, media_root) -> dict:
     """Every process samples items[rank::world]; rank 0 merges the kept traces and the counts."""
-    from accelerate import PartialState
-
     from mmreward.agent.trace import read_traces, write_traces
 
-    state = PartialState(cpu=not torch.cuda.is_available())  # several CPU processes: gloo
+    state = process_state()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     gen = torch.Generator().manual_seed(args.seed * 1009 + state.process_index)
@@ -107,8 +106,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from accelerate import PartialState
-
     from mmreward.agent.trace import read_traces
 
     if args.temperature <= 0:
@@ -123,7 +120,7 @@ def main(args: argparse.Namespace) -> int:
         report = json.loads((Path(args.out) / KEEP_RATE_NAME).read_text())
     else:
         report = sample_phase(args, policy, processor, read_items(args.items), sampling, media_root)
-    main_process = PartialState(cpu=not torch.cuda.is_available()).is_main_process
+    main_process = process_state().is_main_process
     if main_process:
         print(f"rft: kept {report['kept']} of {report['sampled']} rollouts "
               f"(keep rate {report['keep_rate']:.1%}, format rate {report['format_rate']:.1%})", flush=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 from transformers import Trainer, TrainingArguments
 
+from mmreward.launch import cpu_only, process_state
 from mmreward.train.agent_common import (StoreCache, add_agent_arguments, add_model_arguments,
                                          agent_config_from_args, default_media_root, load_policy)
 from mmreward.train.agent_data import TurnCollator, encode_trace_turn
@@ -102,7 +103,7 @@ def training_arguments(cfg: TraceSFTConfig) -> TrainingArguments:
         lr_scheduler_type="cosine", logging_steps=cfg.logging_steps, save_steps=cfg.save_steps,
         save_total_limit=2, seed=cfg.seed, bf16=cfg.bf16, remove_unused_columns=False,
         dataloader_num_workers=0, dataloader_pin_memory=torch.cuda.is_available(), report_to=cfg.report_to,
-        use_cpu=not torch.cuda.is_available(),  # lets torchrun run several CPU processes (gloo)
+        use_cpu=cpu_only(),
     )
 
 
@@ -141,8 +142,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from accelerate import PartialState
-
     from mmreward.agent.trace import read_traces
 
     traces = read_traces(args.traces)
@@ -152,7 +151,7 @@ def main(args: argparse.Namespace) -> int:
     cfg.bf16 = torch.cuda.is_available() and args.dtype in (None, "bfloat16", "bf16")
     media_root = default_media_root(args.traces, args.media_root)
     result = train_on_traces(traces, policy, processor, agent_config, cfg, media_root)
-    if not PartialState().is_main_process:
+    if not process_state().is_main_process:
         return 0
     summary = {"traces": len(traces), "train_loss": result.training_loss, "steps": result.global_step,
                "agent_config": agent_config.to_dict()}

@@ -23,6 +23,7 @@ from mmreward.batching import collate
 from mmreward.media import MediaOptions
 from mmreward.prompts import pairwise_question
 from mmreward.records import load_item
+from yes_token_checks import assert_yes_probability_is_full_softmax
 
 # ---------------------------------------------------------------- tiny builders
 
@@ -190,15 +191,7 @@ def test_yes_probability_equals_full_vocabulary_softmax(family, generative, imag
     out = generative.score(records[:1], media_root=root)
     assert all(0.0 <= p <= 1.0 for o in out for p in o["p_yes"]), out
 
-    item = load_item(records[0], MediaOptions(media_root=root))
-    a, b = item.candidates
-    batch = collate(generative.processor, [pairwise_question(item, a, b), pairwise_question(item, b, a)])
-    with torch.no_grad():
-        p_yes = generative.module(**batch)
-        logits = generative.module.backbone(**batch).logits[:, -1]
-    yes, no = generative.module.yes_id, generative.module.no_id
-    expected = logits[:, [yes, no]].softmax(-1)[:, 0]
-    assert torch.allclose(p_yes, expected, atol=1e-5)
+    assert_yes_probability_is_full_softmax(generative, records[0], root)
 
 
 def test_video_record_scores_with_every_sampled_frame(family, scalar, generative, video_record):

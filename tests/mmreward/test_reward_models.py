@@ -5,11 +5,8 @@ import pytest
 import torch
 
 import mmreward
-from mmreward.batching import collate
 from mmreward.head import last_token_hidden
-from mmreward.media import MediaOptions
-from mmreward.prompts import pairwise_question
-from mmreward.records import load_item
+from yes_token_checks import assert_yes_probability_is_full_softmax
 
 
 def test_last_token_hidden_left_and_right_padding():
@@ -55,16 +52,7 @@ def test_save_load_round_trip_gives_identical_scores(tmp_path, image_pairs):
 
 def test_yes_probability_equals_full_vocabulary_softmax(image_pairs):
     root, records = image_pairs
-    rm = mmreward.load("tiny", "generative", device="cpu")
-    item = load_item(records[0], MediaOptions(media_root=root))
-    a, b = item.candidates
-    batch = collate(rm.processor, [pairwise_question(item, a, b), pairwise_question(item, b, a)])
-    with torch.no_grad():
-        p_yes = rm.module(**batch)
-        logits = rm.module.backbone(**batch).logits[:, -1]
-    yes, no = rm.module.yes_id, rm.module.no_id
-    expected = logits[:, [yes, no]].softmax(-1)[:, 0]
-    assert torch.allclose(p_yes, expected, atol=1e-5)
+    assert_yes_probability_is_full_softmax(mmreward.load("tiny", "generative", device="cpu"), records[0], root)
 
 
 class _PositionBiased(torch.nn.Module):

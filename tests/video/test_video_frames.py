@@ -80,18 +80,12 @@ def test_decord_converts_each_distinct_index_once(coded_clip):
         assert r.frames_decoded == 2
 
 
-def test_read_uniform_frames_is_what_the_scorer_calls(coded_clip, identify):
-    from video.reader import read_uniform_frames
-
-    frames = read_uniform_frames(coded_clip, 4, max_pixels=32 * 32)
-    assert frames.shape == (4, 32, 32, 3)
-    assert [identify(f) for f in frames] == [2, 6, 10, 14]
-
-
-def test_uniform_clip_carries_indices_and_fps_for_the_processor(coded_clip, identify):
+def test_uniform_clip_is_what_the_scorer_reads_with_indices_and_fps(coded_clip, identify):
     from video.reader import read_uniform_clip
 
     clip = read_uniform_clip(coded_clip, 4, max_pixels=32 * 32)
+    assert clip.frames.shape == (4, 32, 32, 3)
+    assert [identify(f) for f in clip.frames] == [2, 6, 10, 14]
     assert clip.indices == [identify(f) for f in clip.frames] == [2, 6, 10, 14]
     assert clip.metadata() == {"total_num_frames": 16, "fps": 8.0, "frames_indices": [2, 6, 10, 14],
                                "duration": 2.0, "height": 32, "width": 32}
