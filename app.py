@@ -5,7 +5,7 @@
 Without --model it runs the offline tiny model (random weights: the scores are noise).
 --host / --port default to Gradio's GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, then 127.0.0.1:7860.
 Examples come from ../shared/data (or $MMREWARD_SHARED_DATA) when it exists.
-The scoring logic lives in mmreward/judge.py; this file is only the page.
+The scoring logic lives in mmreward/ui/judge.py; this file is only the page.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import gradio as gr
 
 import mmreward
-from mmreward import judge
+from mmreward.ui import judge
 
 REPO = Path(__file__).resolve().parent
 TITLE = "mmreward · side-by-side judge"

@@ -103,7 +103,7 @@ def main() -> int:
     import torch
 
     from mmreward.agent.config import AgentConfig
-    from mmreward.backbone import BackboneOptions, load_backbone
+    from mmreward.models.backbone import BackboneOptions, load_backbone
     from mmreward.synth.agent import make_agent_items
 
     torch.manual_seed(0)

@@ -19,11 +19,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch  # noqa: E402
 
 import mmreward  # noqa: E402
-from mmreward.batching import render  # noqa: E402
-from mmreward.head import OVERALL, last_token_hidden  # noqa: E402
-from mmreward.media import MediaOptions  # noqa: E402
-from mmreward.prompts import scalar_prompt  # noqa: E402
-from mmreward.records import load_item  # noqa: E402
+from mmreward.scoring.batching import render  # noqa: E402
+from mmreward.models.head import OVERALL, last_token_hidden  # noqa: E402
+from mmreward.scoring.media import MediaOptions  # noqa: E402
+from mmreward.scoring.prompts import scalar_prompt  # noqa: E402
+from mmreward.scoring.records import load_item  # noqa: E402
 from mmreward.synth.images import make_image_pairs  # noqa: E402
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from eval.errors import DataError
-from mmreward.media import MediaError, resolve_media
+from mmreward.scoring.media import MediaError, resolve_media
 
 
 def normalize(rel: object, context: str) -> str:
@@ -33,7 +33,7 @@ def normalize(rel: object, context: str) -> str:
 def resolve(root: str | Path, rel: str, context: str) -> Path:
     """Absolute path of `rel` under `root`; DataError if it escapes the root (symlinks included).
 
-    The confinement itself is the scorer's (`mmreward.media.resolve_media`), so a path
+    The confinement itself is the scorer's (`mmreward.scoring.media.resolve_media`), so a path
     accepted here is one `score` will accept.
     """
     try:

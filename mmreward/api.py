@@ -7,12 +7,12 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from mmreward.backbone import BackboneOptions, load_backbone
-from mmreward.config import RewardConfig
-from mmreward.generative import YesTokenRewardModel, answer_token_ids
-from mmreward.media import MediaOptions
-from mmreward.scalar import ScalarRewardModel
-from mmreward.scoring import Scorer
+from mmreward.models.backbone import BackboneOptions, load_backbone
+from mmreward.models.config import RewardConfig
+from mmreward.models.generative import YesTokenRewardModel, answer_token_ids
+from mmreward.scoring.media import MediaOptions
+from mmreward.models.scalar import ScalarRewardModel
+from mmreward.scoring.engine import Scorer
 
 # The tiny preset runs on CPU: keep its visual token counts small by default.
 TINY_PIXELS = dict(min_pixels=28 * 28, max_pixels=256 * 28 * 28,

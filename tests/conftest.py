@@ -19,7 +19,7 @@ if str(ROOT) not in sys.path:
 
 @pytest.fixture(scope="session")
 def tiny_dir() -> Path:
-    from mmreward.tiny import tiny_path
+    from mmreward.models.tiny import tiny_path
 
     return tiny_path()
 

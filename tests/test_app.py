@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 
 import app  # noqa: E402
 import mmreward  # noqa: E402
-from mmreward import judge  # noqa: E402
+from mmreward.ui import judge  # noqa: E402
 
 DATA = judge.shared_data_dir(REPO)
 needs_data = pytest.mark.skipif(

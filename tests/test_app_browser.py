@@ -29,7 +29,7 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.is_file(),
 
 import app  # noqa: E402
 import mmreward  # noqa: E402
-from mmreward import judge  # noqa: E402
+from mmreward.ui import judge  # noqa: E402
 
 DATA = judge.shared_data_dir(REPO)
 PHOTOS = ["extreme_ironing.jpg", "waterview.jpg"]

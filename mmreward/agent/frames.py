@@ -17,7 +17,7 @@ class FrameStore:
     def __init__(self, videos: list[str | os.PathLike], candidate_frames: int,
                  max_pixels: int | None = None, media_root: str | Path | None = None):
         """Open every video now, so that a bad file fails before any model work (VideoError)."""
-        from mmreward.media import MediaError, resolve_media
+        from mmreward.scoring.media import MediaError, resolve_media
 
         self.candidate_frames = candidate_frames
         self.max_pixels = max_pixels

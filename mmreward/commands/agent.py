@@ -62,7 +62,7 @@ def _run_agent(args, config):
     import torch
 
     from mmreward.agent.loop import rollout
-    from mmreward.backbone import BackboneOptions, load_backbone
+    from mmreward.models.backbone import BackboneOptions, load_backbone
 
     opts = BackboneOptions(dtype=args.dtype, device=args.device, min_pixels=args.min_pixels,
                            max_pixels=args.max_pixels)

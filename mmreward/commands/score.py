@@ -36,7 +36,7 @@ def register(sub, name: str, help: str):
 
 def run(args) -> int:
     from mmreward.launch import process_state
-    from mmreward.score_file import score_file
+    from mmreward.scoring.score_file import score_file
 
     if not Path(args.input).is_file():  # before minutes of model loading
         print(f"mmreward score: input {args.input!r}: no such file", file=sys.stderr)

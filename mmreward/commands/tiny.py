@@ -13,7 +13,7 @@ def register(sub, name: str, help: str):
 
 
 def run(args) -> int:
-    from mmreward.tiny import build_tiny
+    from mmreward.models.tiny import build_tiny
 
     out = build_tiny(args.out, seed=args.seed)
     print(f"wrote tiny Qwen2.5-VL checkpoint to {out}")

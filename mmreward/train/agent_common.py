@@ -52,7 +52,7 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
 
 def load_policy(model: str, dtype=None, min_pixels=None, max_pixels=None, device: str = "cpu"):
     """(model, processor) in training mode; loaded on CPU so accelerate / Trainer place it."""
-    from mmreward.backbone import BackboneOptions, load_backbone
+    from mmreward.models.backbone import BackboneOptions, load_backbone
 
     opts = BackboneOptions(dtype=dtype, device=device, min_pixels=min_pixels, max_pixels=max_pixels)
     policy, processor, _ = load_backbone(model, opts)

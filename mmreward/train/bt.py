@@ -13,9 +13,9 @@ import argparse
 
 import torch
 
-from mmreward.batching import collate
-from mmreward.head import OVERALL
-from mmreward.prompts import scalar_prompt
+from mmreward.scoring.batching import collate
+from mmreward.models.head import OVERALL
+from mmreward.scoring.prompts import scalar_prompt
 from mmreward.train.common import SupervisedConfig, add_supervised_arguments, load_for_training
 from mmreward.train.losses import bradley_terry_loss
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from torch.utils.data import Dataset
 
-from mmreward.media import MediaOptions
-from mmreward.records import Item, RecordError, check_record, load_item
+from mmreward.scoring.media import MediaOptions
+from mmreward.scoring.records import Item, RecordError, check_record, load_item
 
 
 def read_preference_records(path: str | Path) -> list[dict]:

@@ -15,8 +15,8 @@ import argparse
 
 import torch
 
-from mmreward.batching import collate
-from mmreward.prompts import pairwise_question, pointwise_question
+from mmreward.scoring.batching import collate
+from mmreward.scoring.prompts import pairwise_question, pointwise_question
 from mmreward.train.common import SupervisedConfig, add_supervised_arguments, load_for_training
 from mmreward.train.losses import answer_token_loss
 

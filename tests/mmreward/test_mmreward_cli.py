@@ -34,7 +34,7 @@ def test_unknown_command_and_bare_call(capsys):
 
 
 def test_a_missing_checkpoint_directory_is_named_not_sent_to_the_hub(tmp_path, capsys):
-    from mmreward.backbone import ModelNotFoundError, resolve_name
+    from mmreward.models.backbone import ModelNotFoundError, resolve_name
 
     for name in ("./runs/bt", str(tmp_path / "nothing"), "runs/bt/checkpoint-40"):
         with pytest.raises(ModelNotFoundError, match="no such checkpoint directory"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mmreward.records import RecordError
+from mmreward.scoring.records import RecordError
 
 
 def read_records(path: str | Path) -> list:

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 import mmreward
-from mmreward.batching import collate
-from mmreward.media import MediaOptions
-from mmreward.prompts import pointwise_question
-from mmreward.records import load_item
+from mmreward.scoring.batching import collate
+from mmreward.scoring.media import MediaOptions
+from mmreward.scoring.prompts import pointwise_question
+from mmreward.scoring.records import load_item
 from video.writer import write_mp4
 
 

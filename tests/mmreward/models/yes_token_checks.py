@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import torch
 
-from mmreward.batching import collate
-from mmreward.media import MediaOptions
-from mmreward.prompts import pairwise_question
-from mmreward.records import load_item
+from mmreward.scoring.batching import collate
+from mmreward.scoring.media import MediaOptions
+from mmreward.scoring.prompts import pairwise_question
+from mmreward.scoring.records import load_item
 
 
 def assert_yes_probability_is_full_softmax(rm, record, root) -> None:

@@ -14,13 +14,13 @@ from typing import Any, Callable
 
 import torch
 
-from mmreward.batching import collate
-from mmreward.config import RewardConfig
-from mmreward.head import OVERALL
-from mmreward.media import MediaOptions
-from mmreward.prompts import Prompt, pairwise_question, pointwise_question, scalar_prompt
-from mmreward.rationale import answer_suffixes, generate_rationales
-from mmreward.records import Item, RecordError, load_item
+from mmreward.scoring.batching import collate
+from mmreward.models.config import RewardConfig
+from mmreward.models.head import OVERALL
+from mmreward.scoring.media import MediaOptions
+from mmreward.scoring.prompts import Prompt, pairwise_question, pointwise_question, scalar_prompt
+from mmreward.scoring.rationale import answer_suffixes, generate_rationales
+from mmreward.scoring.records import Item, RecordError, load_item
 
 
 @dataclass

@@ -12,8 +12,8 @@ from contextlib import contextmanager
 
 import torch
 
-from mmreward.batching import collate
-from mmreward.prompts import Prompt
+from mmreward.scoring.batching import collate
+from mmreward.scoring.prompts import Prompt
 
 ANSWER_CUE = "\nAnswer:\n"  # ends the rationale; the next token is the judged yes / no
 

@@ -1,7 +1,7 @@
 """Many prompts -> one padded model batch, through the checkpoint's own processor."""
 from __future__ import annotations
 
-from mmreward.prompts import Prompt
+from mmreward.scoring.prompts import Prompt
 
 
 def render(processor, prompt: Prompt) -> str:
@@ -26,7 +26,7 @@ def collate(processor, prompts: list[Prompt], device=None, extra_text: list[str]
         kwargs["images"] = images
     if videos:
         kwargs["videos"] = [getattr(v, "frames", v) for v in videos]
-        # The frames are already the uniformly sampled `video_frames` of each clip (mmreward.media).
+        # The frames are already the uniformly sampled `video_frames` of each clip (mmreward.scoring.media).
         # Qwen3-VL's video processor samples again by default (2 fps of an assumed 24 fps clip,
         # at least 4 frames), which would silently drop most of them.
         kwargs["do_sample_frames"] = False
@@ -36,8 +36,3 @@ def collate(processor, prompts: list[Prompt], device=None, extra_text: list[str]
             kwargs["video_metadata"] = [v.metadata() for v in videos]
     batch = processor(text=texts, padding=True, return_tensors="pt", **kwargs)
     return batch.to(device) if device is not None else batch
-
-
-def model_inputs(batch) -> dict:
-    """The keys a Qwen-VL `.model(...)` forward accepts (drops e.g. mm_token_type_ids on old versions)."""
-    return {k: v for k, v in batch.items() if v is not None}

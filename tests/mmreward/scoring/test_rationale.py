@@ -5,12 +5,12 @@ import pytest
 import torch
 
 import mmreward
-from mmreward.batching import collate
-from mmreward.config import RewardConfig
-from mmreward.media import MediaOptions
-from mmreward.prompts import pairwise_question
-from mmreward.rationale import ANSWER_CUE, clean, generate_rationales
-from mmreward.records import load_item
+from mmreward.scoring.batching import collate
+from mmreward.models.config import RewardConfig
+from mmreward.scoring.media import MediaOptions
+from mmreward.scoring.prompts import pairwise_question
+from mmreward.scoring.rationale import ANSWER_CUE, clean, generate_rationales
+from mmreward.scoring.records import load_item
 
 
 @pytest.fixture(scope="module")

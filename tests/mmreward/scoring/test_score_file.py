@@ -9,7 +9,7 @@ import time
 import pytest
 from PIL import Image
 
-from mmreward.score_file import completed_lines, read_records
+from mmreward.scoring.score_file import completed_lines, read_records
 
 
 def _cli(*args, **kw):

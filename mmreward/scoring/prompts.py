@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mmreward.records import Candidate, Item
+from mmreward.scoring.records import Candidate, Item
 
 DEFAULT_CRITERIA = "faithfulness to the prompt, correctness and overall quality"
 

@@ -1,6 +1,6 @@
 import pytest
 
-from mmreward.ensemble import Ensemble
+from mmreward.models.ensemble import Ensemble
 
 
 class _Fixed:

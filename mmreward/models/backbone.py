@@ -40,7 +40,7 @@ def resolve_name(name_or_path: str | os.PathLike) -> str:
     """`tiny` -> the cached tiny checkpoint; anything else is passed to from_pretrained as is."""
     name = str(name_or_path)
     if name == "tiny":
-        from mmreward.tiny import tiny_path
+        from mmreward.models.tiny import tiny_path
 
         return str(tiny_path())
     if looks_like_path(name) and not os.path.exists(os.path.expanduser(name)):

@@ -1,4 +1,4 @@
-from mmreward.tokenizer import SPECIAL_TOKENS, build_qwen2_tokenizer
+from mmreward.models.tokenizer import SPECIAL_TOKENS, build_qwen2_tokenizer
 
 
 def test_ids_match_released_qwen2():

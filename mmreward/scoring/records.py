@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mmreward.media import MediaError, MediaOptions, open_image, open_video_frames
+from mmreward.scoring.media import MediaError, MediaOptions, open_image, open_video_frames
 
 
 class RecordError(ValueError):

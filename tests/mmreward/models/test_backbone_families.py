@@ -18,11 +18,11 @@ import pytest
 import torch
 
 import mmreward
-from mmreward.backbone import BackboneOptions, load_processor
-from mmreward.batching import collate
-from mmreward.media import MediaOptions
-from mmreward.prompts import pairwise_question
-from mmreward.records import load_item
+from mmreward.models.backbone import BackboneOptions, load_processor
+from mmreward.scoring.batching import collate
+from mmreward.scoring.media import MediaOptions
+from mmreward.scoring.prompts import pairwise_question
+from mmreward.scoring.records import load_item
 from yes_token_checks import assert_yes_probability_is_full_softmax
 
 # ---------------------------------------------------------------- tiny builders
@@ -43,7 +43,7 @@ CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 @functools.cache
 def qwen2_tokenizer():
     """The real Qwen2 tokenizer, built once (building it from the BPE ranks takes seconds)."""
-    from mmreward.tokenizer import build_qwen2_tokenizer
+    from mmreward.models.tokenizer import build_qwen2_tokenizer
 
     return build_qwen2_tokenizer()
 
@@ -78,8 +78,8 @@ def qwen2_vl_processor():
     """Qwen2-VL-*-Instruct preprocessing: 14 px patches, 2x2 merge, CLIP mean/std, per-frame video bounds."""
     from transformers import Qwen2VLImageProcessor, Qwen2VLProcessor, Qwen2VLVideoProcessor
 
-    from mmreward.chat_template import QWEN2_VL_CHAT_TEMPLATE
-    from mmreward.tiny import IMAGE_MAX_PIXELS, IMAGE_MIN_PIXELS, VIDEO_MAX_PIXELS, VIDEO_MIN_PIXELS
+    from mmreward.models.chat_template import QWEN2_VL_CHAT_TEMPLATE
+    from mmreward.models.tiny import IMAGE_MAX_PIXELS, IMAGE_MIN_PIXELS, VIDEO_MAX_PIXELS, VIDEO_MIN_PIXELS
 
     common = dict(patch_size=14, temporal_patch_size=2, merge_size=2, image_mean=CLIP_MEAN, image_std=CLIP_STD)
     return Qwen2VLProcessor(
@@ -96,7 +96,7 @@ def qwen3_vl_processor():
     """Qwen3-VL-*-Instruct preprocessing: 16 px patches, 2x2 merge, mean/std 0.5, per-clip video bounds."""
     from transformers import Qwen2VLImageProcessor, Qwen3VLProcessor, Qwen3VLVideoProcessor
 
-    from mmreward.chat_template import QWEN2_VL_CHAT_TEMPLATE
+    from mmreward.models.chat_template import QWEN2_VL_CHAT_TEMPLATE
 
     common = dict(patch_size=16, temporal_patch_size=2, merge_size=2, image_mean=[0.5] * 3, image_std=[0.5] * 3)
     return Qwen3VLProcessor(

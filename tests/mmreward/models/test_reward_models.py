@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import mmreward
-from mmreward.head import last_token_hidden
+from mmreward.models.head import last_token_hidden
 from yes_token_checks import assert_yes_probability_is_full_softmax
 
 

@@ -68,8 +68,8 @@ def tiny_config(vocab_size: int = 151936):
 def tiny_processor():
     from transformers import Qwen2_5_VLProcessor, Qwen2VLImageProcessor, Qwen2VLVideoProcessor
 
-    from mmreward.chat_template import QWEN2_VL_CHAT_TEMPLATE
-    from mmreward.tokenizer import build_qwen2_tokenizer
+    from mmreward.models.chat_template import QWEN2_VL_CHAT_TEMPLATE
+    from mmreward.models.tokenizer import build_qwen2_tokenizer
 
     clip_mean = [0.48145466, 0.4578275, 0.40821073]
     clip_std = [0.26862954, 0.26130258, 0.27577711]

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import torch
 
-from mmreward.config import RewardConfig
-from mmreward.reward_module import BackboneRewardModule
+from mmreward.models.config import RewardConfig
+from mmreward.models.reward_module import BackboneRewardModule
 
 YES, NO = "yes", "no"
 

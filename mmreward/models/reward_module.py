@@ -12,9 +12,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from mmreward.batching import model_inputs
-from mmreward.config import RewardConfig
-from mmreward.head import last_token_hidden
+from mmreward.models.config import RewardConfig
+from mmreward.models.head import last_token_hidden
+
+
+def model_inputs(batch) -> dict:
+    """The keys a Qwen-VL `.model(...)` forward accepts (drops e.g. mm_token_type_ids on old versions)."""
+    return {k: v for k, v in batch.items() if v is not None}
 
 
 class BackboneRewardModule(nn.Module):

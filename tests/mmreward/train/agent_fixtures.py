@@ -40,7 +40,7 @@ def scripted(videos, texts=TEXTS, id="t0"):
 
 
 def tiny():
-    from mmreward.backbone import BackboneOptions, load_backbone
+    from mmreward.models.backbone import BackboneOptions, load_backbone
 
     model, processor, _ = load_backbone("tiny", BackboneOptions(device="cpu", min_pixels=28 * 28,
                                                                  max_pixels=64 * 28 * 28))

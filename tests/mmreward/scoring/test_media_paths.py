@@ -3,7 +3,7 @@ import os
 import pytest
 from PIL import Image
 
-from mmreward.media import MediaError, MediaOptions, open_image, resolve_media
+from mmreward.scoring.media import MediaError, MediaOptions, open_image, resolve_media
 
 
 @pytest.fixture()

@@ -9,7 +9,7 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-EXAMPLES = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "videos"
+EXAMPLES = (Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "videos"
             / "videoalign-examples").resolve()
 
 
@@ -44,7 +44,7 @@ def small_config():
 
 @pytest.fixture(scope="session")
 def tiny():
-    from mmreward.backbone import BackboneOptions, load_backbone
+    from mmreward.models.backbone import BackboneOptions, load_backbone
 
     model, processor, _ = load_backbone("tiny", BackboneOptions(device="cpu", dtype="float32",
                                                                  min_pixels=28 * 28, max_pixels=64 * 28 * 28))

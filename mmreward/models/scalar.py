@@ -11,9 +11,9 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from mmreward.config import HEAD_WEIGHTS_NAME, RewardConfig
-from mmreward.head import RewardHeads
-from mmreward.reward_module import BackboneRewardModule
+from mmreward.models.config import HEAD_WEIGHTS_NAME, RewardConfig
+from mmreward.models.head import RewardHeads
+from mmreward.models.reward_module import BackboneRewardModule
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""What the Gradio page (`app.py`) calls: side-by-side judging without UI code."""
