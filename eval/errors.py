@@ -5,8 +5,10 @@ user can fix the line without reading a traceback; the CLI prints it and exits 2
 """
 from __future__ import annotations
 
+from mmreward.errors import InputError
 
-class DataError(ValueError):
+
+class DataError(InputError):
     """Bad benchmark data, predictions or media paths."""
 
 

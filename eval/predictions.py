@@ -1,4 +1,5 @@
-"""Benchmark predictions (the input of `eval metrics`), as DESIGN.md defines them.
+"""Benchmark predictions (the input of `eval metrics`), as docs/architecture.md defines them
+("Benchmark predictions").
 
 One JSON object a line, keyed by `row` (the item's 0-based position in the data file);
 each carries `rewards` ([r_a, r_b] or {dimension: [r_a, r_b]}), or `output` (judge

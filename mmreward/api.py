@@ -5,54 +5,46 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from mmreward.models.backbone import BackboneOptions, load_backbone
 from mmreward.models.config import RewardConfig
 from mmreward.models.generative import YesTokenRewardModel, answer_token_ids
-from mmreward.scoring.media import MediaOptions
 from mmreward.models.scalar import ScalarRewardModel
+from mmreward.scoring.base import BaseRewardModel
 from mmreward.scoring.engine import Scorer
+from mmreward.scoring.media import MediaOptions
 
 # The tiny preset runs on CPU: keep its visual token counts small by default.
 TINY_PIXELS = dict(min_pixels=28 * 28, max_pixels=256 * 28 * 28,
                    video_min_pixels=4 * 28 * 28, video_max_pixels=64 * 28 * 28)
 
 
-class RewardModel:
-    """A loaded reward model: `.score(records)` returns DESIGN.md's output dicts."""
+class RewardModel(BaseRewardModel):
+    """A Qwen-VL reward model (scalar head or yes-token): `.score(records)` returns the output dicts."""
 
     def __init__(self, module, processor, config: RewardConfig, path: str,
                  media: MediaOptions | None = None):
         self.module, self.processor, self.config, self.path = module, processor, config, path
         self.media = media or MediaOptions(video_frames=config.video_frames)
         self.scorer = Scorer(module, processor, config)
+        self.name = str(path)
 
     @property
     def mode(self) -> str:
         return self.config.mode
 
+    @property
+    def kind(self) -> str:
+        return self.config.mode
+
+    @property
+    def info(self) -> dict:
+        return {**super().info, "dimensions": list(self.config.dimensions)}
+
     def media_options(self, media_root=None) -> MediaOptions:
         return replace(self.media, media_root=media_root)
 
-    def score_iter(self, records, media_root=None, batch_size: int = 8, progress: bool = False,
-                   total: int | None = None):
-        """Yield lists of outputs chunk by chunk (input order), for callers that write as they go."""
-        opts = self.media_options(media_root)
-        bar = tqdm(total=total, unit="item", desc="scoring", disable=not progress)
-        try:
-            for chunk in self.scorer.score_iter(records, opts, batch_size):
-                bar.update(len(chunk))
-                yield chunk
-        finally:
-            bar.close()
-
-    def score(self, records, media_root=None, batch_size: int = 8, progress: bool = False) -> list[dict]:
-        records = list(records)
-        out: list[dict] = []
-        for chunk in self.score_iter(records, media_root, batch_size, progress, total=len(records)):
-            out.extend(chunk)
-        return out
+    def score_chunk(self, records: list, media_root=None, batch_size: int = 8) -> list[dict]:
+        return self.scorer.score_chunk(records, self.media_options(media_root), batch_size)
 
     def save_pretrained(self, directory: str | os.PathLike) -> None:
         Path(directory).mkdir(parents=True, exist_ok=True)
@@ -68,13 +60,31 @@ def build_module(backbone, processor, config: RewardConfig, path: str | None = N
     return YesTokenRewardModel(backbone, *answer_token_ids(processor.tokenizer), config=config)
 
 
-def load(name_or_path: str | os.PathLike = "tiny", mode: str | None = None, *,
-         dimensions: list[str] | None = None, dtype: str | None = None, device: str | None = None,
-         attn_implementation: str | None = None, min_pixels: int | None = None,
-         max_pixels: int | None = None, video_min_pixels: int | None = None,
-         video_max_pixels: int | None = None, video_frames: int | None = None,
-         max_image_pixels: int | None = None, **config_overrides) -> RewardModel:
-    """Load a reward model from `tiny`, a local checkpoint directory or a hub id.
+def load(name_or_path: str | os.PathLike = "tiny", mode: str | None = None, *, preset: str | None = None,
+         **kwargs) -> BaseRewardModel:
+    """Load a reward model by name, directory or hub id (docs/architecture.md, "Loading").
+
+    `mmreward.registry` decides who loads it: a named preset (`preset="..."`), a combination
+    (`combo:...`), a named reward (`pickscore`, `ocr`, ...), a released model's directory
+    layout, else a Qwen-VL reward model (`load_qwen_vl`).
+    """
+    from mmreward.registry import find_loader
+
+    loader = find_loader(name_or_path, preset)
+    if loader is None:
+        return load_qwen_vl(name_or_path, mode, **kwargs)
+    if preset is not None:  # one loader may serve several presets (e.g. a "-think" variant)
+        kwargs["preset"] = preset
+    return loader(name_or_path, mode=mode, **kwargs)
+
+
+def load_qwen_vl(name_or_path: str | os.PathLike = "tiny", mode: str | None = None, *,
+                 dimensions: list[str] | None = None, dtype: str | None = None, device: str | None = None,
+                 attn_implementation: str | None = None, min_pixels: int | None = None,
+                 max_pixels: int | None = None, video_min_pixels: int | None = None,
+                 video_max_pixels: int | None = None, video_frames: int | None = None,
+                 max_image_pixels: int | None = None, **config_overrides) -> RewardModel:
+    """A Qwen-VL reward model from `tiny`, a local checkpoint directory or a hub id.
 
     `mode` defaults to the checkpoint's reward_config.json, else "scalar". A plain
     VLM checkpoint gets a freshly initialised head in scalar mode (with a warning).

@@ -1,9 +1,14 @@
 """The `mmreward` console script.
 
-Each subcommand lives in its own module under `mmreward.commands` and exposes
-`register(subparsers)`. Modules are imported only when their command runs, so
-`mmreward --help` stays fast and a broken optional dependency only breaks its
-own command. `eval` is the one command that reaches up into the `eval` package.
+Each command is a module (or a "module:ATTRIBUTE") that holds either a `COMMAND`
+(`mmreward.commands.parsing.Command`: its config dataclasses and its run
+function) or a `SUBCOMMANDS` table of the same shape as `COMMANDS` below
+(`train STAGE`, `eval ACTION`, `synth TASK`). Modules are imported only when
+their command runs, so `mmreward --help` stays fast and a missing optional
+dependency only breaks its own command.
+
+Errors (docs/architecture.md, "Errors"): a `MmrewardError` is printed as one line
+`mmreward COMMAND: message` with exit 2; anything else is a bug and keeps its traceback.
 """
 from __future__ import annotations
 
@@ -11,64 +16,110 @@ import argparse
 import importlib
 import sys
 
-# command name -> (module under mmreward.commands, one-line help)
+# command -> (module or "module:ATTR", one-line help)
 COMMANDS = {
-    "tiny": ("tiny", "build the offline tiny Qwen2.5-VL checkpoint (real tokenizer, random weights)"),
-    "score": ("score", "score a JSONL file of records with a reward model (resumable)"),
-    "synth": ("synth", "write synthetic preference data (images, videos, agent task)"),
-    "train": ("train", "train a reward model: bt, sft, rft, grpo"),
-    "eval": ("eval", "benchmark metrics and runs (VL-RewardBench, VideoGen-RewardBench, ...)"),
-    "agent": ("agent", "run the thinking-with-image video judge on one pair of videos"),
-    "clip-reward": ("clip_reward", "CLIP zero-shot reward (VLM-RM) for rendered MuJoCo rollouts"),
+    "tiny": ("mmreward.commands.tiny", "build the offline tiny Qwen2.5-VL checkpoint (real tokenizer, random weights)"),
+    "score": ("mmreward.commands.score", "score a JSONL file of records with a reward model (resumable)"),
+    "synth": ("mmreward.commands.synth", "write synthetic preference data (images, videos, agent task)"),
+    "train": ("mmreward.commands.train", "train a reward model: bt, sft, rft, grpo"),
+    "eval": ("mmreward.commands.eval", "benchmark metrics and runs (VL-RewardBench, VideoGen-RewardBench, ...)"),
+    "agent": ("mmreward.commands.agent", "run the thinking-with-image video judge on one pair of videos"),
+    "clip-reward": ("mmreward.commands.clip_reward", "CLIP zero-shot reward (VLM-RM) for rendered MuJoCo rollouts"),
 }
+
+
+def resolve(spec: str):
+    module, _, attr = spec.partition(":")
+    mod = importlib.import_module(module)
+    return getattr(mod, attr) if attr else mod
+
+
+def print_table(prog: str, description: str | None, table: dict, file=None) -> None:
+    """`prog --help` for a command group, without importing its members."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    sub = parser.add_subparsers(metavar="COMMAND")
+    for name, (_, help_text) in table.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    parser.print_help(file)
+
+
+def find_command(argv: list[str]):
+    """Walk `argv` down the command tables: (prog, Command or None, table, description, rest)."""
+    from mmreward.commands.parsing import Command
+
+    prog, table, description = "mmreward", COMMANDS, (
+        "Multimodal reward models: score, train, evaluate and serve image/video judges.")
+    rest = list(argv)
+    while True:
+        if not rest or rest[0] not in table:
+            return prog, None, table, description, rest
+        name = rest.pop(0)
+        prog = f"{prog} {name}"
+        target = resolve(table[name][0])
+        select = getattr(target, "select", None)
+        if select is not None:  # a command that picks its module from a flag (sft --objective)
+            target = resolve(select(rest))
+        command = target if isinstance(target, Command) else getattr(target, "COMMAND", None)
+        if command is None and hasattr(target, "register"):
+            command = _legacy_command(target, name)
+        if command is not None:
+            return prog, command, table, description, rest
+        table, description = target.SUBCOMMANDS, (target.__doc__ or "").strip().split("\n\n")[0]
 
 
 _argv: list[str] = []
 
 
 def current_argv() -> list[str]:
-    """The arguments being parsed, for commands whose options depend on an earlier choice
-    (`train STAGE`, `sft --objective X`): only the chosen recipe's options are registered."""
+    """The legacy commands' arguments (train stages pick their options from them)."""
     return list(_argv)
 
 
-def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mmreward",
-        description="Multimodal reward models: score, train and evaluate image/video judges.",
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module, help_text) in COMMANDS.items():
-        if name == selected:
-            mod = importlib.import_module(f"mmreward.commands.{module}")
-            mod.register(sub, name=name, help=help_text)
-        else:
-            # a placeholder keeps `mmreward --help` complete without importing torch
-            sub.add_parser(name, help=help_text, add_help=False)
-    return parser
+def _legacy_command(module, name: str):
+    """An argparse-style command module (`register(sub, name, help)`), until it is converted."""
+    from mmreward.commands.parsing import Command
+
+    class Legacy(Command):
+        pass
+
+    def run(argv):
+        _argv[:] = [name, *argv]
+        parser = argparse.ArgumentParser(prog="mmreward")
+        module.register(parser.add_subparsers(dest="command"), name=name, help=None)
+        args = parser.parse_args([name, *argv])
+        return args.func(args)
+
+    return Legacy(configs=(), run=run)
 
 
 def main(argv: list[str] | None = None) -> int:
+    from mmreward.errors import MmrewardError
+
     argv = list(sys.argv[1:] if argv is None else argv)
-    _argv[:] = argv
-    selected = argv[0] if argv and argv[0] in COMMANDS else None
-    parser = build_parser(selected)
-    args = parser.parse_args(argv)
-    if selected is None:
-        parser.print_help()
-        return 0 if not argv else 2
+    prog, command, table, description, rest = find_command(argv)
+    if command is None:
+        if rest and rest[0] not in ("-h", "--help"):
+            print_table(prog, description, table, file=sys.stderr)
+            print(f"{prog}: unknown command {rest[0]!r}", file=sys.stderr)
+            return 2
+        print_table(prog, description, table)
+        # `mmreward` alone is a request for help; `mmreward train` alone lacks its stage
+        return 0 if rest or prog == "mmreward" else 2
+    from mmreward.commands.parsing import parse
+
     try:
-        rc = args.func(args)
-    except FileNotFoundError as exc:  # a path the user gave (model, data, media): say which, no traceback
-        print(f"mmreward {selected}: {exc}", file=sys.stderr)
+        if type(command).__name__ == "Legacy":
+            return int(command.run(rest) or 0)
+        configs = parse(command, rest, prog)
+        return int(command.run(*configs) or 0)
+    except MmrewardError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
         return 2
-    return int(rc or 0)
 
 
 if __name__ == "__main__":
-    # `python -m mmreward.cli` (and `accelerate launch -m mmreward.cli`) runs this file as
-    # __main__, while the command modules import `mmreward.cli`, a second copy whose argv
-    # would stay empty: run that copy so both see the arguments being parsed.
+    # `python -m mmreward.cli` runs this file as __main__ while legacy command modules import
+    # `mmreward.cli` (a second copy): run that copy so both see the same arguments.
     from mmreward.cli import main as _main
 
     sys.exit(_main())

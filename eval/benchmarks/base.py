@@ -25,7 +25,7 @@ class Item:
     embedded: dict[str, bytes] = field(default_factory=dict)  # media stored inside the data file
 
     def record(self) -> dict:
-        """Scoring record (DESIGN.md); the id is the row, since benchmark ids repeat."""
+        """Scoring record (docs/architecture.md); the id is the row, since benchmark ids repeat."""
         return {
             "id": str(self.row),
             "prompt": self.prompt,

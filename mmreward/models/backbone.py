@@ -5,6 +5,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from mmreward.errors import ModelNotFoundError
+
 # model_type in config.json -> transformers class name
 MODEL_CLASSES = {
     "qwen2_vl": "Qwen2VLForConditionalGeneration",
@@ -25,10 +27,6 @@ class BackboneOptions:
     # each frame, Qwen3-VL's bound the whole clip (frames x height x width, its smart_resize takes T)
     video_min_pixels: int | None = None
     video_max_pixels: int | None = None
-
-
-class ModelNotFoundError(FileNotFoundError):
-    """A model name that is a local path with nothing there."""
 
 
 def looks_like_path(name: str) -> bool:
@@ -107,7 +105,7 @@ def load_backbone(name_or_path: str | os.PathLike, opts: BackboneOptions | None 
     opts = opts or BackboneOptions()
     path = resolve_name(name_or_path)
     if Path(path).exists() and not (Path(path) / "config.json").is_file():
-        raise FileNotFoundError(f"{path} is a directory without config.json, not a checkpoint")
+        raise ModelNotFoundError(f"{path} is a directory without config.json, not a checkpoint")
     device = default_device(opts.device)
     kwargs = {"dtype": resolve_dtype(opts.dtype, device)}
     if opts.attn_implementation:

@@ -7,8 +7,6 @@ output and costs nothing else.
 """
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
@@ -151,11 +149,3 @@ class Scorer:
             else:
                 outputs[i] = {"id": rid, **plan.combine(outs)}
         return outputs
-
-    def score_iter(self, records: Iterable, opts: MediaOptions, batch_size: int = 8,
-                   chunk_records: int | None = None) -> Iterator[list[dict]]:
-        """Yield the outputs chunk by chunk, in input order."""
-        it = iter(records)
-        chunk_records = chunk_records or max(1, batch_size)
-        while chunk := list(itertools.islice(it, chunk_records)):
-            yield self.score_chunk(chunk, opts, batch_size)

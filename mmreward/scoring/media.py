@@ -10,11 +10,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from mmreward.errors import MediaError
 from vision.images import DEFAULT_MAX_IMAGE_PIXELS, ImageError, load_image
 
-
-class MediaError(ValueError):
-    """A media reference in a record that cannot be used."""
+__all__ = ["MediaError", "MediaOptions", "open_image", "open_video_frames", "resolve_media"]
 
 
 @dataclass(frozen=True)

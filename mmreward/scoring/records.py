@@ -1,4 +1,5 @@
-"""The scoring record (DESIGN.md): validation and media loading, one record at a time.
+"""The scoring record (docs/architecture.md, "Scoring records"): validation and media loading,
+one record at a time.
 
 A record that fails here becomes an `{"id", "error"}` output line; nothing
 about it reaches the model, so one bad line never costs a batch.
@@ -8,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mmreward.scoring.media import MediaError, MediaOptions, open_image, open_video_frames
+from mmreward.errors import MediaError, RecordError
+from mmreward.scoring.media import MediaOptions, open_image, open_video_frames
 
-
-class RecordError(ValueError):
-    """A record that cannot be scored; the message says which part and why."""
+__all__ = ["Candidate", "Item", "RecordError", "check_record", "load_item"]
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Writing synthetic records as JSONL, and the pointwise view of a pair.
 
-Pair records follow DESIGN.md's scoring format (paths relative to the output
+Pair records follow the scoring record format of docs/architecture.md (paths relative to the output
 directory, i.e. `--media-root OUT`), plus `"chosen": 0|1`, the index of the
 preferred candidate, and `"meta"`, what was drawn (for debugging and analysis;
 scorers ignore it).

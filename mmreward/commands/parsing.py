@@ -1,0 +1,141 @@
+"""Command lines generated from config dataclasses, with `--config FILE.yaml|json`.
+
+A command is a `Command`: the dataclasses that hold its options and the function
+that runs with one instance of each. Flags come from the dataclass fields
+(`transformers.HfArgumentParser`: `--field-name` and `--field_name`, the help text
+from `field(metadata={"help": ...})`, the real default shown by `--help`, choices
+from `Literal`, aliases from `metadata={"aliases": [...]}`).
+
+`--config FILE` reads a YAML or JSON mapping of option names (dashes or
+underscores) to values; flags on the command line override it. The file's values
+are turned into flags and parsed before the command line's, so they are checked
+and converted exactly as typed flags are, and the later (command-line) flag wins.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from mmreward.errors import ConfigError
+
+CONFIG_FLAG = "--config"
+
+
+@dataclass(frozen=True)
+class Command:
+    configs: tuple[type, ...]  # dataclasses; `run` gets one instance of each, in this order
+    run: Callable[..., int | None]
+    description: str | None = None
+    epilog: str | None = None
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """The real default after each option's help (unless the help states it), descriptions as written."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if default in (None, argparse.SUPPRESS, False) or "default" in text.lower() or not action.option_strings:
+            return text
+        shown = " ".join(map(str, default)) if isinstance(default, (list, tuple)) else default
+        return f"{text} (default: {shown})" if text else f"(default: {shown})"
+
+
+def _dashed_first(parser: argparse.ArgumentParser) -> None:
+    """`--media-root` before `--media_root` in usage and help (both are accepted)."""
+    for action in parser._actions:
+        if len(action.option_strings) > 1:
+            action.option_strings.sort(key=lambda o: "_" in o)
+        if action.nargs == "?" and action.const is True:  # HfArgumentParser's bool flags
+            action.metavar = "{true,false}"
+
+
+def build_parser(command: Command, prog: str) -> argparse.ArgumentParser:
+    from transformers import HfArgumentParser
+
+    description = command.description
+    if description and "\n" not in description:  # one paragraph: wrap it; otherwise keep the layout
+        description = textwrap.fill(description, 90)
+    parser = HfArgumentParser(list(command.configs), prog=prog, description=description,
+                              epilog=command.epilog, formatter_class=HelpFormatter)
+    parser.add_argument(CONFIG_FLAG, metavar="FILE", default=None,
+                        help="YAML or JSON file of options (keys: the option names below); "
+                             "flags on the command line override it")
+    _dashed_first(parser)
+    return parser
+
+
+def read_config_file(path: str) -> dict:
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"--config {path!r}: no such file")
+    text = file.read_text(encoding="utf-8")
+    try:
+        if file.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except Exception as exc:  # noqa: BLE001 - any parse failure is the file's fault
+        raise ConfigError(f"--config {path!r}: not valid {file.suffix.lstrip('.') or 'JSON'} ({exc})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"--config {path!r}: expected a mapping of option names to values, "
+                          f"got {type(data).__name__}")
+    return data
+
+
+def config_file_flags(path: str, parser: argparse.ArgumentParser) -> list[str]:
+    """The file's options as command-line tokens, checked against the parser's options."""
+    actions = {a.dest: a for a in parser._actions if a.option_strings and a.dest != "help"}
+    tokens: list[str] = []
+    for key, value in read_config_file(path).items():
+        dest = str(key).replace("-", "_")
+        action = actions.get(dest)
+        if action is None or dest == "config":
+            known = ", ".join(sorted(d for d in actions if d != "config"))
+            raise ConfigError(f"--config {path!r}: unknown option {key!r} (options: {known})")
+        if value is None:
+            continue
+        flag = f"--{dest}"
+        if isinstance(value, bool):
+            tokens += [flag, "true" if value else "false"]
+        elif isinstance(value, (list, tuple)):
+            if action.nargs not in ("+", "*"):
+                raise ConfigError(f"--config {path!r}: option {key!r} takes one value, got a list")
+            tokens += [flag, *(str(v) for v in value)]
+        elif isinstance(value, dict):
+            raise ConfigError(f"--config {path!r}: option {key!r} takes a value, not a mapping")
+        else:
+            tokens += [flag, str(value)]
+    return tokens
+
+
+def parse(command: Command, argv: list[str], prog: str) -> list:
+    """argv -> one instance of each of the command's dataclasses.
+
+    Bad flags exit 2 with argparse's usage message; a bad value caught by a
+    dataclass's own checks (`__post_init__` raising ValueError) is a ConfigError.
+    """
+    parser = build_parser(command, prog)
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument(CONFIG_FLAG, default=None)
+    known, _ = pre.parse_known_args(argv)
+    tokens = config_file_flags(known.config, parser) if known.config else []
+    namespace = parser.parse_args(tokens + list(argv))
+    values = vars(namespace)
+    out = []
+    for kind in command.configs:
+        names = {f.name for f in dataclasses.fields(kind) if f.init}
+        try:
+            out.append(kind(**{k: v for k, v in values.items() if k in names}))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    return out

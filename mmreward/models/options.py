@@ -1,0 +1,64 @@
+"""The options every command that loads a reward model shares (score, eval run, serve, probe, app, ...).
+
+They are the keyword arguments of `mmreward.load`; the CLI is generated from these
+dataclasses (`mmreward.commands.parsing`), so a flag, its help text and its default
+are written once, here.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+
+@dataclass
+class ModelOptions:
+    """Which model, on which device, in which precision, with which media resolution."""
+
+    _argument_group_name = "model"
+
+    model: str = field(default="tiny", metadata={
+        "help": "'tiny' (offline, random weights), a checkpoint directory, a hub id, or a named reward "
+                "(see `mmreward models`)"})
+    preset: str | None = field(default=None, metadata={
+        "help": "load the checkpoint with a released model's own prompts and parsing (see `mmreward models`)"})
+    mode: Literal["scalar", "generative"] | None = field(default=None, metadata={
+        "help": "scalar: MLP reward head; generative: P('yes'). Default: the checkpoint's, else scalar"})
+    dtype: str | None = field(default=None, metadata={
+        "help": "bfloat16 | float16 | float32. Default: bf16 on GPU, fp32 on CPU"})
+    device: str | None = field(default=None, metadata={
+        "help": "cpu, cuda, cuda:1. Default: cuda if available; under accelerate launch each process "
+                "uses its own device"})
+    attn_implementation: str | None = field(default=None, metadata={"help": "sdpa | flash_attention_2 | eager"})
+    min_pixels: int | None = field(default=None, metadata={"help": "image resize lower bound in pixels"})
+    max_pixels: int | None = field(default=None, metadata={"help": "image resize upper bound in pixels"})
+    video_max_pixels: int | None = field(default=None, metadata={
+        "help": "video pixel bound, as the checkpoint's video processor reads it: per frame for "
+                "Qwen2/2.5-VL, for the whole clip (frames x H x W) for Qwen3-VL"})
+    video_frames: int | None = field(default=None, metadata={
+        "help": "frames sampled uniformly per video. Default: the checkpoint's, else 8"})
+
+    def load_kwargs(self) -> dict:
+        """Keyword arguments for `mmreward.load` (None means: the model's own default)."""
+        return {k: v for k, v in asdict(self).items() if k not in ("model", "mode") and v is not None}
+
+
+@dataclass
+class JudgeOptions:
+    """How a loaded model judges records (scoring commands only)."""
+
+    _argument_group_name = "judging"
+
+    criteria: str | None = field(default=None, metadata={
+        "help": "criteria text for records that give none (generative questions, scalar prompts)"})
+    form: Literal["auto", "pointwise", "pairwise"] | None = field(default=None, metadata={
+        "help": "generative mode: one candidate at a time, or A against reference B. Default: the "
+                "checkpoint's, else auto = pairwise for 2 candidates"})
+    rationale_tokens: int | None = field(default=None, metadata={
+        "help": "generative mode: the model first explains its judgement in up to this many tokens "
+                "(greedy), then P(yes) is read; outputs gain 'rationales'. Default 0: off"})
+    max_image_pixels: int | None = field(default=None, metadata={
+        "help": "refuse images larger than this many pixels. Default 64M"})
+
+    def load_kwargs(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+

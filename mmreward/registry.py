@@ -1,0 +1,67 @@
+"""Which loader `mmreward.load(name_or_path, preset=...)` hands a name to.
+
+Every entry is a "module:function" string, imported only when it is chosen, so
+`import mmreward` stays light and a missing optional extra only breaks the
+models that need it. A loader is called as `fn(name_or_path, mode=..., **kwargs)`
+and returns a `mmreward.scoring.base.BaseRewardModel`.
+
+Resolution order (first match wins):
+1. `preset=NAME`, or a hub id that `PRESET_FOR_HUB_ID` knows -> `PRESETS[NAME]`;
+2. a name with a registered prefix (`combo:...`) -> `PREFIXES[prefix]`;
+3. a registered short name (`pickscore`, `ocr`, ...) -> `NAMED[name]`;
+4. a local directory whose files a `LAYOUTS` detector recognises (VideoReward, Skywork);
+5. otherwise the Qwen-VL reward model (`mmreward.api.load_qwen_vl`).
+"""
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import Callable
+
+#: preset name -> loader; the caller passes `preset=NAME`
+PRESETS: dict[str, str] = {}
+#: hub id (case-insensitive) -> preset name, for released models that need one
+PRESET_FOR_HUB_ID: dict[str, str] = {}
+#: name prefix -> loader (the loader gets the whole name)
+PREFIXES: dict[str, str] = {}
+#: short name -> loader
+NAMED: dict[str, str] = {}
+#: (detector "module:function" taking a directory -> bool, loader), tried in order on directories
+LAYOUTS: list[tuple[str, str]] = []
+
+#: what `mmreward models` lists: one dict per known model, with keys "name" (hub id or short
+#: name), "backbone", "kind", "outputs", "needs" (extra / checkpoint), "use" (the command line)
+CATALOG: list[dict] = []
+
+
+def resolve_callable(spec: str) -> Callable:
+    module, _, attr = spec.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def preset_for(name_or_path) -> str | None:
+    return PRESET_FOR_HUB_ID.get(str(name_or_path).lower())
+
+
+def find_loader(name_or_path, preset: str | None = None) -> Callable | None:
+    """The loader for this name (None: the default Qwen-VL reward model)."""
+    from mmreward.errors import ConfigError
+
+    name = str(name_or_path)
+    preset = preset or preset_for(name)
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ConfigError(f"unknown preset {preset!r}; known presets: {', '.join(sorted(PRESETS)) or 'none'}")
+        return resolve_callable(PRESETS[preset])
+    for prefix, spec in PREFIXES.items():
+        if name.startswith(prefix):
+            return resolve_callable(spec)
+    if name in NAMED:
+        return resolve_callable(NAMED[name])
+    path = Path(os.path.expanduser(name))
+    if path.is_dir():
+        for detector, spec in LAYOUTS:
+            if resolve_callable(detector)(path):
+                return resolve_callable(spec)
+    return None

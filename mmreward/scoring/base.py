@@ -1,0 +1,70 @@
+"""What every reward model that mmreward loads offers: records in, output dicts out.
+
+A Qwen-VL reward model (`mmreward.api.RewardModel`), a released model preset, a
+CLIP-family or OCR reward, a combination of rewards and a client of a remote
+`mmreward serve` all subclass `BaseRewardModel`, so the CLI (`score`, `eval run`,
+`probe`), the service, the app and the RL adapters treat them alike.
+
+Subclasses implement `score_chunk` (one chunk of records -> one output dict per
+record, in order, `{"id", "error"}` for a record that cannot be scored) and
+describe themselves in `info`.
+"""
+from __future__ import annotations
+
+import abc
+import itertools
+from collections.abc import Iterable, Iterator, Mapping
+
+from tqdm.auto import tqdm
+
+
+def as_record_list(records) -> list:
+    """`records` as a list; a single record (a dict) is a mistake worth a clear message."""
+    if isinstance(records, Mapping):
+        raise TypeError("score() takes a list of records; wrap a single record in a list: score([record])")
+    if isinstance(records, (str, bytes)):
+        raise TypeError(f"score() takes a list of records, got {type(records).__name__}")
+    return list(records)
+
+
+class BaseRewardModel(abc.ABC):
+    #: what the model is; `info` adds to it. Keys: "name", "kind" ("scalar", "generative",
+    #: "clip", "ocr", "combo", "remote", ...), "dimensions" (named outputs besides the reward),
+    #: "untrained_head" (True when the scores come from a freshly initialised head),
+    #: "calibrated" (the calibration applied on load, or absent).
+    kind: str = "reward"
+
+    @property
+    def info(self) -> dict:
+        return {"name": getattr(self, "name", type(self).__name__), "kind": self.kind, "dimensions": []}
+
+    @abc.abstractmethod
+    def score_chunk(self, records: list, media_root=None, batch_size: int = 8) -> list[dict]:
+        """One output dict per record of `records`, in order."""
+
+    def chunk_size(self, batch_size: int) -> int:
+        """Records per `score_chunk` call; bounds memory on large files."""
+        return max(1, batch_size)
+
+    def score_iter(self, records: Iterable, media_root=None, batch_size: int = 8, progress: bool = False,
+                   total: int | None = None) -> Iterator[list[dict]]:
+        """Yield lists of outputs chunk by chunk (input order), for callers that write as they go."""
+        if isinstance(records, Mapping):
+            as_record_list(records)  # raises the helpful TypeError
+        it = iter(records)
+        bar = tqdm(total=total, unit="item", desc="scoring", disable=not progress)
+        try:
+            while chunk := list(itertools.islice(it, self.chunk_size(batch_size))):
+                outs = self.score_chunk(chunk, media_root, batch_size)
+                bar.update(len(chunk))
+                yield outs
+        finally:
+            bar.close()
+
+    def score(self, records, media_root=None, batch_size: int = 8, progress: bool = False) -> list[dict]:
+        """One output dict per record, in order (docs/architecture.md, "Scoring records")."""
+        records = as_record_list(records)
+        out: list[dict] = []
+        for chunk in self.score_iter(records, media_root, batch_size, progress, total=len(records)):
+            out.extend(chunk)
+        return out
