@@ -9,36 +9,37 @@ The scoring logic lives in mmreward/ui/judge.py; this file is only the page.
 """
 from __future__ import annotations
 
-import argparse
 import html
 import logging
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
 
-import mmreward
+from mmreward.commands.common import load_model
+from mmreward.commands.parsing import Command, parse
+from mmreward.errors import MmrewardError
+from mmreward.models.options import JudgeOptions, ModelOptions
 from mmreward.ui import judge
 
 REPO = Path(__file__).resolve().parent
 TITLE = "mmreward · side-by-side judge"
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", default="tiny",
-                   help="'tiny' (default: offline, random weights), a checkpoint directory or a hub id")
-    p.add_argument("--mode", choices=["scalar", "generative"], default=None,
-                   help="reward head (scalar) or yes-token probability (generative); "
-                        "default: the checkpoint's, else scalar")
-    p.add_argument("--rationale-tokens", type=int, default=None,
-                   help="generative mode: let the model explain itself in up to this many tokens before "
-                        "P(yes) is read (default: the checkpoint's, else 0 = answer at once)")
-    p.add_argument("--host", default=None, help="bind address (default: $GRADIO_SERVER_NAME, else 127.0.0.1)")
-    p.add_argument("--port", type=int, default=None, help="port (default: $GRADIO_SERVER_PORT, else 7860)")
-    p.add_argument("--concurrency", type=int, default=1, help="requests scored at the same time (default 1)")
-    p.add_argument("--max-queue", type=int, default=32,
-                   help="requests allowed to wait in the queue (default 32)")
-    return p.parse_args(argv)
+@dataclass
+class AppConfig:
+    _argument_group_name = "server"
+
+    host: str | None = field(default=None, metadata={
+        "help": "bind address (default: $GRADIO_SERVER_NAME, else 127.0.0.1)"})
+    port: int | None = field(default=None, metadata={"help": "port (default: $GRADIO_SERVER_PORT, else 7860)"})
+    concurrency: int = field(default=1, metadata={"help": "requests scored at the same time"})
+    max_queue: int = field(default=32, metadata={"help": "requests allowed to wait in the queue"})
+
+
+def parse_args(argv=None) -> tuple[ModelOptions, JudgeOptions, AppConfig]:
+    return tuple(parse(COMMAND, sys.argv[1:] if argv is None else list(argv), prog="app.py"))
 
 
 def _esc(text: str) -> str:
@@ -203,18 +204,28 @@ def _public(result: dict) -> dict:
     return out
 
 
-def main(argv=None) -> None:
-    args = parse_args(argv)
+def launch(model: ModelOptions, judging: JudgeOptions, cfg: AppConfig) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        extra = {} if args.rationale_tokens is None else {"rationale_tokens": args.rationale_tokens}
-        rm = mmreward.load(args.model, mode=args.mode, **extra)
+        rm = load_model(model, judging)
     except Exception as exc:  # noqa: BLE001 - a bad --model is a user error: say so, no traceback
-        raise SystemExit(f"app.py: cannot load model {args.model!r}: {type(exc).__name__}: {exc}") from None
-    demo = build_app(rm, args.model, concurrency=args.concurrency, max_queue=args.max_queue)
+        raise SystemExit(f"app.py: cannot load model {model.model!r}: {type(exc).__name__}: {exc}") from None
+    demo = build_app(rm, model.model, concurrency=cfg.concurrency, max_queue=cfg.max_queue)
     # None lets Gradio read GRADIO_SERVER_NAME / GRADIO_SERVER_PORT itself
-    demo.launch(server_name=args.host, server_port=args.port, allowed_paths=demo.example_files,
+    demo.launch(server_name=cfg.host, server_port=cfg.port, allowed_paths=demo.example_files,
                 max_file_size="500mb")
+
+
+COMMAND = Command(configs=(ModelOptions, JudgeOptions, AppConfig), run=launch,
+                  description=__doc__.split("\n\n")[0])
+
+
+def main(argv=None) -> None:
+    try:
+        configs = parse_args(argv)
+    except MmrewardError as exc:
+        raise SystemExit(f"app.py: {exc}") from None
+    launch(*configs)
 
 
 if __name__ == "__main__":

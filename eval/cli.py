@@ -1,12 +1,17 @@
-"""`mmreward eval {metrics,run}`: benchmark metrics from predictions, or a model run."""
+"""`mmreward eval {metrics,run}`: benchmark metrics from predictions, or a model run.
+
+The commands are `METRICS` and `RUN`; `mmreward.commands.eval` lists them (the CLI reaches up
+to this package lazily)."""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
+from dataclasses import dataclass, field
 
 from eval.benchmarks import NAMES
 from eval.errors import DataError
+from mmreward.commands.parsing import Command
+from mmreward.models.options import JudgeOptions, ModelOptions
 
 PREDICTIONS_HELP = """\
 predictions: JSONL, one line per item, keyed by "row" (0-based position of the item in
@@ -36,44 +41,36 @@ benchmarks and their data files:
   mj-bench-video          test.json (caption, video_0_path, video_1_path, *_preference)"""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mmreward eval",
-        description="Evaluate reward models on public benchmarks with the official metrics.",
-        epilog=BENCHMARKS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+@dataclass
+class MetricsConfig:
+    benchmark: str = field(metadata={"choices": NAMES, "metavar": "NAME", "help": "benchmark name (see below)"})
+    data: str = field(metadata={"help": "the benchmark's native data file"})
+    predictions: str = field(metadata={"help": "predictions JSONL (see below)"})
+    json: bool = field(default=False, metadata={"help": 'print one flat JSON object {"slice/metric": value}'})
+    out: str | None = field(default=None, metadata={
+        "help": "also write metrics.json, metrics.md and plots into this directory"})
 
-    m = sub.add_parser("metrics", help="metrics of a predictions file",
-                       description="Compute a benchmark's official metrics from a predictions file.",
-                       epilog=PREDICTIONS_HELP + "\n\n" + METRICS_HELP + "\n\n" + BENCHMARKS_HELP,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    m.add_argument("--benchmark", required=True, choices=NAMES, metavar="NAME", help="benchmark name (see below)")
-    m.add_argument("--data", required=True, help="the benchmark's native data file")
-    m.add_argument("--predictions", required=True, help="predictions JSONL (see below)")
-    m.add_argument("--json", action="store_true", help='print one flat JSON object {"slice/metric": value}')
-    m.add_argument("--out", help="also write metrics.json, metrics.md and plots into this directory")
 
-    r = sub.add_parser("run", help="score a benchmark with a model, then compute metrics",
-                       description="Score every item with a reward model (resumable), then write "
-                                   "predictions.jsonl, metrics.json, metrics.md and PNG plots into --out.",
-                       epilog=BENCHMARKS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    r.add_argument("--benchmark", required=True, choices=NAMES, metavar="NAME", help="benchmark name (see below)")
-    r.add_argument("--data", required=True, help="the benchmark's native data file")
-    r.add_argument("--media-root", help="directory the data's media paths are relative to "
-                                        "(default: the data file's directory)")
-    r.add_argument("--model", required=True, help="'tiny', a local checkpoint directory or a hub id")
-    r.add_argument("--mode", choices=("scalar", "generative"),
-                   help="scalar reward head, or generative yes-token reward "
-                        "(default: the checkpoint's own mode, else scalar)")
-    r.add_argument("--out", required=True, help="output directory; rows already in its predictions.jsonl are kept")
-    r.add_argument("--limit", type=int, help="only the first N items")
-    r.add_argument("--skip-missing", action="store_true",
-                   help="score the items whose media exist; the others count as skipped")
-    r.add_argument("--batch-size", type=int, default=8, help="records per model call (default: 8)")
-    r.add_argument("--max-pixels", type=int, help="cap on image/frame pixels passed to the model")
-    r.add_argument("--json", action="store_true", help="print the metrics as JSON instead of a table")
-    return parser
+@dataclass
+class RunConfig:
+    _argument_group_name = "benchmark run"
+
+    benchmark: str = field(metadata={"choices": NAMES, "metavar": "NAME", "help": "benchmark name (see below)"})
+    data: str = field(metadata={"help": "the benchmark's native data file"})
+    out: str = field(metadata={"help": "output directory; rows already in its predictions.jsonl are kept"})
+    media_root: str | None = field(default=None, metadata={
+        "help": "directory the data's media paths are relative to (default: the data file's directory)"})
+    limit: int | None = field(default=None, metadata={"help": "only the first N items"})
+    skip_missing: bool = field(default=False, metadata={
+        "help": "score the items whose media exist; the others count as skipped"})
+    batch_size: int = field(default=8, metadata={"help": "records per model call"})
+    json: bool = field(default=False, metadata={"help": "print the metrics as JSON instead of a table"})
+
+    def __post_init__(self):
+        if self.limit is not None and self.limit < 1:
+            raise DataError("--limit must be at least 1")
+        if self.batch_size < 1:
+            raise DataError("--batch-size must be at least 1")
 
 
 def _print(metrics: dict, as_json: bool, title: str) -> None:
@@ -82,39 +79,30 @@ def _print(metrics: dict, as_json: bool, title: str) -> None:
     print(json.dumps(metrics) if as_json else markdown(metrics, title), end="\n" if as_json else "")
 
 
-def _metrics(args) -> int:
+def _metrics(cfg: MetricsConfig) -> int:
     from eval import metrics, report
 
-    out, items, preds = metrics.from_files(args.benchmark, args.data, args.predictions)
-    if args.out:
-        report.write(args.out, args.benchmark, out, items, preds)
-    _print(out, args.json, args.benchmark)
+    out, items, preds = metrics.from_files(cfg.benchmark, cfg.data, cfg.predictions)
+    if cfg.out:
+        report.write(cfg.out, cfg.benchmark, out, items, preds)
+    _print(out, cfg.json, cfg.benchmark)
     return 0
 
 
-def _run(args) -> int:
+def _run(model: ModelOptions, judge: JudgeOptions, cfg: RunConfig) -> int:
     from eval.run import run
 
-    if args.limit is not None and args.limit < 1:
-        raise DataError("--limit must be at least 1")
-    if args.batch_size < 1:
-        raise DataError("--batch-size must be at least 1")
-    out = run(args.benchmark, args.data, args.out, args.model, mode=args.mode, media_root=args.media_root,
-              limit=args.limit, skip_missing=args.skip_missing, batch_size=args.batch_size,
-              max_pixels=args.max_pixels)
-    _print(out, args.json, args.benchmark)
-    print(f"wrote predictions.jsonl, metrics.json, metrics.md and plots to {args.out}", file=sys.stderr)
+    out = run(cfg.benchmark, cfg.data, cfg.out, model, media_root=cfg.media_root, limit=cfg.limit,
+              skip_missing=cfg.skip_missing, batch_size=cfg.batch_size, judge=judge)
+    _print(out, cfg.json, cfg.benchmark)
+    print(f"wrote predictions.jsonl, metrics.json, metrics.md and plots to {cfg.out}", file=sys.stderr)
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return _metrics(args) if args.action == "metrics" else _run(args)
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+METRICS = Command(configs=(MetricsConfig,), run=_metrics,
+                  description="Compute a benchmark's official metrics from a predictions file.",
+                  epilog=PREDICTIONS_HELP + "\n\n" + METRICS_HELP + "\n\n" + BENCHMARKS_HELP)
+RUN = Command(configs=(ModelOptions, JudgeOptions, RunConfig), run=_run,
+              description="Score every item with a reward model (resumable), then write predictions.jsonl, "
+                          "metrics.json, metrics.md and PNG plots into --out.",
+              epilog=BENCHMARKS_HELP)

@@ -17,6 +17,7 @@ from eval.benchmarks.base import Item
 from eval.errors import DataError, where
 from eval.metrics import compute
 from eval.predictions import parse_line, read_predictions, to_line
+from mmreward.models.options import JudgeOptions, ModelOptions
 
 PREDICTIONS = "predictions.jsonl"
 SHOW_MISSING = 10  # list this many missing files; the rest as a count
@@ -135,20 +136,18 @@ def score(model, items: list[Item], root: Path, out_file, batch_size: int, desc:
             bar.update(len(chunk))
 
 
-def load_model(name: str, mode: str | None, max_pixels: int | None):
-    import mmreward  # lazily: `eval metrics` must work without torch
+def load_model(model: ModelOptions, judge: JudgeOptions | None = None):
+    from mmreward.commands.common import load_model as load  # lazily: `eval metrics` needs no torch
 
-    kwargs = {}
-    if mode:
-        kwargs["mode"] = mode
-    if max_pixels:
-        kwargs["max_pixels"] = max_pixels
-    return mmreward.load(name, **kwargs)
+    return load(model, judge)
 
 
-def run(benchmark: str, data: str | Path, out: str | Path, model: str, mode: str | None = None,
+def run(benchmark: str, data: str | Path, out: str | Path, model: str | ModelOptions,
         media_root: str | Path | None = None, limit: int | None = None, skip_missing: bool = False,
-        batch_size: int = 8, max_pixels: int | None = None) -> dict:
+        batch_size: int = 8, judge: JudgeOptions | None = None) -> dict:
+    """Score `benchmark`'s items in `data` with `model` (a name or ModelOptions) into `out`."""
+    if isinstance(model, str):
+        model = ModelOptions(model=model)
     bench = get(benchmark)
     items = bench.load(data)
     if limit is not None:
@@ -179,7 +178,7 @@ def run(benchmark: str, data: str | Path, out: str | Path, model: str, mode: str
                 line = to_line(item.row, item.id, {"error": "missing media: " + ", ".join(missing[item.row])})
                 f.write(json.dumps(line) + "\n")
         if todo:
-            score(load_model(model, mode, max_pixels), todo, root, f, batch_size, benchmark)
+            score(load_model(model, judge), todo, root, f, batch_size, benchmark)
 
     rows = {it.row for it in items}
     preds = {r: p for r, p in read_predictions(pred_path).items() if r in rows}

@@ -274,10 +274,10 @@ def test_examples_come_from_shared_data_and_are_optional(monkeypatch, tmp_path, 
 
 
 def test_cli_defaults_leave_host_and_port_to_gradio():
-    args = app.parse_args([])
-    assert args.model == "tiny" and args.host is None and args.port is None and args.mode is None
-    args = app.parse_args(["--model", "some/dir", "--mode", "generative", "--host", "0.0.0.0", "--port", "9"])
-    assert (args.model, args.mode, args.host, args.port) == ("some/dir", "generative", "0.0.0.0", 9)
+    model, _, cfg = app.parse_args([])
+    assert model.model == "tiny" and cfg.host is None and cfg.port is None and model.mode is None
+    model, _, cfg = app.parse_args(["--model", "some/dir", "--mode", "generative", "--host", "0.0.0.0", "--port", "9"])
+    assert (model.model, model.mode, cfg.host, cfg.port) == ("some/dir", "generative", "0.0.0.0", 9)
 
 
 def test_cli_starts_on_tiny_and_honours_gradio_server_env(tmp_path):

@@ -1,24 +1,30 @@
 """Settings of the thinking-with-image video judge (VR-Thinker), shared by inference and training."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 
 @dataclass
 class AgentConfig:
-    initial_frames: int = 4  # uniformly sampled frames per video shown in the first user turn
-    candidate_frames: int = 32  # N: the tool accepts 1-based frame numbers 1..N (N uniform frames per video)
-    max_turns: int = 3  # T: assistant turns per rollout, the final answer included
-    max_frames_per_call: int = 8  # K: frame numbers per select_frames call
-    memory_window: int = 1  # p: tool results whose images stay in the context
-    max_new_tokens: int = 128  # per assistant turn
-    temperature: float = 0.0  # 0 = greedy
-    top_p: float = 1.0
-    dimensions: tuple = ("TA", "VQ", "MQ")  # judged per dimension; "OA" (overall) is always added
-    frame_max_pixels: int = 64 * 28 * 28  # frames are shrunk under this pixel count before the processor
+    _argument_group_name = "agent"
+
+    initial_frames: int = field(default=4, metadata={
+        "help": "uniformly sampled frames per video shown in the first user turn"})
+    candidate_frames: int = field(default=32, metadata={
+        "help": "N: the tool accepts 1-based frame numbers 1..N (N uniform frames per video)"})
+    max_turns: int = field(default=3, metadata={"help": "T: assistant turns per rollout, the final answer included"})
+    max_frames_per_call: int = field(default=8, metadata={"help": "K: frame numbers per select_frames call"})
+    memory_window: int = field(default=1, metadata={"help": "p: tool results whose images stay in the context"})
+    max_new_tokens: int = field(default=128, metadata={"help": "tokens per assistant turn at most"})
+    temperature: float = field(default=0.0, metadata={"help": "sampling temperature; 0 = greedy"})
+    top_p: float = field(default=1.0, metadata={"help": "nucleus sampling threshold"})
+    dimensions: list[str] = field(default_factory=lambda: ["TA", "VQ", "MQ"], metadata={
+        "help": "judged per dimension; OA (overall) is always added"})
+    frame_max_pixels: int = field(default=64 * 28 * 28, metadata={
+        "help": "frames are shrunk under this pixel count before the processor"})
 
     def __post_init__(self):
-        self.dimensions = tuple(self.dimensions)
+        self.dimensions = list(self.dimensions)
         if not 1 <= self.initial_frames <= self.candidate_frames:
             raise ValueError(f"initial_frames must be in 1..candidate_frames, got {self.initial_frames}")
         for name in ("max_turns", "max_frames_per_call", "max_new_tokens", "frame_max_pixels"):

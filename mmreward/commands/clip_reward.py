@@ -4,9 +4,12 @@ A thin front end: the reward, rendering and rollout logic live in `vision/`.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import sys
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+from mmreward.commands.parsing import Command
+from mmreward.errors import ConfigError, InputError
 
 DESCRIPTION = """\
 Roll out a MuJoCo environment offscreen (random or zero policy), render every
@@ -35,64 +38,71 @@ examples:
 def _env_kwarg(text: str) -> tuple[str, object]:
     key, sep, value = text.partition("=")
     if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+        raise ConfigError(f"--env-kwarg: expected KEY=VALUE, got {text!r}")
     try:  # JSON values (false, 0.5, [1, 2]); anything else stays a string
         return key, json.loads(value)
     except json.JSONDecodeError:
         return key, value
 
 
-def register(subparsers, name: str = "clip-reward", help: str | None = None) -> argparse.ArgumentParser:
-    p = subparsers.add_parser(name, help=help, description=DESCRIPTION, epilog=EPILOG,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--clip", default="tiny", help="'tiny' (offline random CLIP), a hub id or a checkpoint dir "
-                   "(CLIP or SigLIP); default: tiny")
-    p.add_argument("--env", default="Humanoid-v5", help="gymnasium env id (default: Humanoid-v5)")
-    p.add_argument("--goal", action="append", required=True,
-                   help="goal prompt; repeat for several (their normalised embeddings are averaged)")
-    p.add_argument("--baseline", action="append", required=True, help="baseline prompt; repeatable")
-    p.add_argument("--alpha", type=float, default=0.5, help="goal-baseline regularisation in [0, 1] (default 0.5)")
-    p.add_argument("--episodes", type=int, default=1, help="episodes to roll out (default 1)")
-    p.add_argument("--max-steps", type=int, default=100, help="steps per episode at most (default 100)")
-    p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--textured", action="store_true", help="use the textured VLM-RM humanoid "
-                   "(shared/data/mujoco/vlmrm-humanoid, or $MMREWARD_VLMRM_HUMANOID)")
-    p.add_argument("--seed", type=int, default=0, help="seed of env resets and the random policy (default 0)")
-    p.add_argument("--batch-every", type=int, default=None, metavar="K",
-                   help="score frames in batches of K steps (default: one batch per episode)")
-    p.add_argument("--policy", choices=("random", "zero"), default="random", help="action policy (default random)")
-    p.add_argument("--size", type=int, default=224, help="rendered frame width and height in pixels (default 224)")
-    p.add_argument("--shadow-size", type=int, default=1024, help="shadow map size in pixels; 0 turns "
-                   "shadows off (default 1024: the models' 4096 halves software-GL speed)")
-    p.add_argument("--frames", type=int, default=4, help="frames saved per episode (default 4)")
-    p.add_argument("--env-kwarg", type=_env_kwarg, action="append", default=[], metavar="KEY=VALUE",
-                   help="extra env constructor option, value parsed as JSON; repeatable")
-    p.add_argument("--device", default="cpu", help="torch device for the CLIP model (default cpu)")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.set_defaults(func=run)
-    return p
+def _flat(values: list) -> list[str]:
+    """Repeated flags (`--goal a --goal b`) arrive as lists of lists."""
+    return [v for group in values for v in (group if isinstance(group, list) else [group])]
 
 
-def run(args: argparse.Namespace) -> int:
+@dataclass
+class ClipRewardRunConfig:
+    goal: list[str] = field(metadata={"action": "append", "help": (
+        "goal prompt; repeat for several (their normalised embeddings are averaged)")})
+    baseline: list[str] = field(metadata={"action": "append", "help": "baseline prompt; repeatable"})
+    out: str = field(metadata={"help": "output directory"})
+    clip: str = field(default="tiny", metadata={
+        "help": "'tiny' (offline random CLIP), a hub id or a checkpoint dir (CLIP or SigLIP)"})
+    env: str = field(default="Humanoid-v5", metadata={"help": "gymnasium env id"})
+    alpha: float = field(default=0.5, metadata={"help": "goal-baseline regularisation in [0, 1]"})
+    episodes: int = field(default=1, metadata={"help": "episodes to roll out"})
+    max_steps: int = field(default=100, metadata={"help": "steps per episode at most"})
+    textured: bool = field(default=False, metadata={
+        "help": "use the textured VLM-RM humanoid (shared/data/mujoco/vlmrm-humanoid, or $MMREWARD_VLMRM_HUMANOID)"})
+    seed: int = field(default=0, metadata={"help": "seed of env resets and the random policy"})
+    batch_every: int | None = field(default=None, metadata={
+        "help": "score frames in batches of K steps (default: one batch per episode)"})
+    policy: Literal["random", "zero"] = field(default="random", metadata={"help": "action policy"})
+    size: int = field(default=224, metadata={"help": "rendered frame width and height in pixels"})
+    shadow_size: int = field(default=1024, metadata={
+        "help": "shadow map size in pixels; 0 turns shadows off (the models' 4096 halves software-GL speed)"})
+    frames: int = field(default=4, metadata={"help": "frames saved per episode"})
+    env_kwarg: list[str] = field(default_factory=list, metadata={"action": "append", "help": (
+        "extra env constructor option KEY=VALUE, value parsed as JSON; repeatable")})
+    device: str = field(default="cpu", metadata={"help": "torch device for the CLIP model"})
+    no_progress: bool = field(default=False, metadata={"help": "hide the progress bar"})
+
+
+def run(cfg: ClipRewardRunConfig) -> int:
     from vision.clip_reward import ClipReward, ClipRewardConfig
     from vision.rollout import RolloutConfig, run_rollouts
     from vision.rollout_report import write_report
 
+    goal, baseline = _flat(cfg.goal), _flat(cfg.baseline)
+    env_pairs = [_env_kwarg(t) for t in _flat(cfg.env_kwarg)]
+    env_kwargs = dict(env_pairs)
     try:
-        task = ClipRewardConfig(goal=args.goal, baseline=args.baseline, alpha=args.alpha)
-        config = RolloutConfig(env_id=args.env, episodes=args.episodes, max_steps=args.max_steps,
-                               policy=args.policy, seed=args.seed, batch_every=args.batch_every,
-                               textured=args.textured, width=args.size, height=args.size,
-                               shadow_size=args.shadow_size, frames_per_episode=args.frames,
-                               env_kwargs=dict(args.env_kwarg))
-        reward = ClipReward.from_pretrained(args.clip, task, device=args.device)
-        result = run_rollouts(config, reward, progress=not args.no_progress)
-        settings = dict(vars(args), func=None, clip_model_type=reward.model.config.model_type)
-        title = f"{args.env} | goal {args.goal} vs baseline {args.baseline} | alpha {args.alpha} | {args.clip}"
-        summary = write_report(result, args.out, settings, title=title)
+        task = ClipRewardConfig(goal=goal, baseline=baseline, alpha=cfg.alpha)
+        config = RolloutConfig(env_id=cfg.env, episodes=cfg.episodes, max_steps=cfg.max_steps,
+                               policy=cfg.policy, seed=cfg.seed, batch_every=cfg.batch_every,
+                               textured=cfg.textured, width=cfg.size, height=cfg.size,
+                               shadow_size=cfg.shadow_size, frames_per_episode=cfg.frames, env_kwargs=env_kwargs)
+        reward = ClipReward.from_pretrained(cfg.clip, task, device=cfg.device)
+        result = run_rollouts(config, reward, progress=not cfg.no_progress)
+        settings = dict(asdict(cfg), goal=goal, baseline=baseline, env_kwarg=[list(kv) for kv in env_pairs],
+                        clip_model_type=reward.model.config.model_type)
+        title = f"{cfg.env} | goal {goal} vs baseline {baseline} | alpha {cfg.alpha} | {cfg.clip}"
+        summary = write_report(result, cfg.out, settings, title=title)
     except (ValueError, OSError, RuntimeError) as e:  # bad input or environment: a message, not a traceback
-        print(f"mmreward clip-reward: error: {e}", file=sys.stderr)
-        return 2
-    print(f"wrote {summary['total_steps']} steps of {len(summary['episodes'])} episode(s) to {args.out} "
+        raise InputError(f"error: {e}") from None
+    print(f"wrote {summary['total_steps']} steps of {len(summary['episodes'])} episode(s) to {cfg.out} "
           f"({summary['steps_per_second']} steps/s)")
     return 0
+
+
+COMMAND = Command(configs=(ClipRewardRunConfig,), run=run, description=DESCRIPTION, epilog=EPILOG)

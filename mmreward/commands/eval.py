@@ -1,20 +1,11 @@
-"""`mmreward eval ...`: forwards to the `eval` package (benchmarks live above mmreward,
-so the import is lazy and happens only when this command runs)."""
+"""Evaluate reward models on public benchmarks with the official metrics.
+
+The commands live in the `eval` package, which sits above mmreward: they are
+imported only when `mmreward eval ...` runs.
+"""
 from __future__ import annotations
 
-import argparse
-
-
-def register(subparsers, name: str, help: str) -> None:
-    # add_help=False and no option prefix: every argument, `--help` and `--json` included,
-    # lands in the REMAINDER untouched and reaches eval.cli, which knows the options
-    # (with the usual '-' prefix, argparse would peel a leading option off the REMAINDER)
-    parser = subparsers.add_parser(name, help=help, add_help=False, prefix_chars="\0")
-    parser.add_argument("argv", nargs=argparse.REMAINDER)
-    parser.set_defaults(func=_forward)
-
-
-def _forward(args) -> int:
-    from eval.cli import main
-
-    return main(args.argv)
+SUBCOMMANDS = {
+    "metrics": ("eval.cli:METRICS", "metrics of a predictions file"),
+    "run": ("eval.cli:RUN", "score a benchmark with a model, then compute metrics"),
+}

@@ -40,10 +40,18 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     def _get_help_string(self, action):
         text = action.help or ""
         default = action.default
-        if default in (None, argparse.SUPPRESS, False) or "default" in text.lower() or not action.option_strings:
+        if default is None or default is False or default is argparse.SUPPRESS or not action.option_strings \
+                or "default" in text.lower():
             return text
         shown = " ".join(map(str, default)) if isinstance(default, (list, tuple)) else default
         return f"{text} (default: {shown})" if text else f"(default: {shown})"
+
+    def _format_action_invocation(self, action):
+        # `--media-root` also answers to `--media_root`; the help shows the dashed spellings only
+        dashed = [o for o in action.option_strings if "_" not in o]
+        if dashed and len(dashed) < len(action.option_strings):
+            action = argparse.Action(dashed, action.dest, nargs=action.nargs, metavar=action.metavar)
+        return super()._format_action_invocation(action)
 
 
 def _dashed_first(parser: argparse.ArgumentParser) -> None:
@@ -64,7 +72,7 @@ def build_parser(command: Command, prog: str) -> argparse.ArgumentParser:
     parser = HfArgumentParser(list(command.configs), prog=prog, description=description,
                               epilog=command.epilog, formatter_class=HelpFormatter)
     parser.add_argument(CONFIG_FLAG, metavar="FILE", default=None,
-                        help="YAML or JSON file of options (keys: the option names below); "
+                        help="YAML or JSON file of this command's options (keys: option names, - or _); "
                              "flags on the command line override it")
     _dashed_first(parser)
     return parser

@@ -1,118 +1,135 @@
-"""`mmreward synth images|videos --out DIR --n N --seed S`: synthetic preference data.
+"""Write synthetic preference data drawn with PIL, deterministic by seed.
 
-Other synthetic tasks plug in without editing this file: a module
-`mmreward.synth.<task>` listed in EXTRA_TASKS that defines
-`add_cli(subparsers)` (adding its parser and setting `func`) gets registered
-when it exists.
+Pairs go to OUT/pairs.jsonl (or OUT/train.jsonl + OUT/test.jsonl with --test-fraction)
+with their media, paths relative to OUT (score them with --media-root OUT). Each record
+has "chosen": the index of the preferred candidate.
 """
 from __future__ import annotations
 
-import importlib
+from dataclasses import dataclass, field
+from typing import Literal
 
-EXTRA_TASKS = ("agent",)  # mmreward.synth.agent: the video agent's task (issue 3)
+from mmreward.commands.parsing import Command
+from mmreward.errors import ConfigError
+from mmreward.synth.shapes import COLOURS, SHAPES
+from mmreward.synth.videos import DEFECTS
 
-
-def register(sub, name: str, help: str):
-    p = sub.add_parser(name, help=help, description=(
-        "Write synthetic preference pairs drawn with PIL (deterministic by seed) as OUT/pairs.jsonl "
-        "(or OUT/train.jsonl + OUT/test.jsonl with --test-fraction) plus the media, paths relative to OUT "
-        "(score them with --media-root OUT). Each record has \"chosen\": the index of the preferred candidate."))
-    tasks = p.add_subparsers(dest="task", metavar="TASK", required=True)
-    _add_images(tasks)
-    _add_videos(tasks)
-    for task in EXTRA_TASKS:
-        try:
-            mod = importlib.import_module(f"mmreward.synth.{task}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"mmreward.synth.{task}":
-                raise  # the module exists but is broken: say so
-            continue
-        if hasattr(mod, "add_cli"):
-            mod.add_cli(tasks)
+SUBCOMMANDS = {
+    "images": ("mmreward.commands.synth:IMAGES", "'a red circle': the chosen image shows it, the rejected one does not"),
+    "videos": ("mmreward.commands.synth:VIDEOS", "a moving shape; the rejected clip has a defect in a few frames"),
+    "agent": ("mmreward.commands.synth:AGENT", "video pairs whose evidence is only in frames the agent must select"),
+}
 
 
-def _common(p, size: int):
-    p.add_argument("--out", required=True, help="output directory (created)")
-    p.add_argument("--n", type=int, required=True, help="number of pairs")
-    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same files)")
-    p.add_argument("--size", type=int, default=size, help=f"width = height in pixels (default {size})")
-    p.add_argument("--test-fraction", type=float, default=0.0,
-                   help="write train.jsonl and test.jsonl, this fraction in test (default: one pairs.jsonl)")
-    p.add_argument("--shapes", type=_names, default=None, help="comma-separated subset of the shapes")
-    p.add_argument("--colours", type=_names, default=None, help="comma-separated subset of the colours")
+@dataclass
+class PairsConfig:
+    out: str = field(metadata={"help": "output directory (created)"})
+    n: int = field(metadata={"help": "number of pairs"})
+    seed: int = field(default=0, metadata={"help": "random seed (same seed, same files)"})
+    test_fraction: float = field(default=0.0, metadata={
+        "help": "write train.jsonl and test.jsonl, this fraction in test (default: one pairs.jsonl)"})
+    shapes: str | None = field(default=None, metadata={
+        "help": f"comma-separated subset of the shapes ({', '.join(SHAPES)}; all by default)"})
+    colours: str | None = field(default=None, metadata={
+        "help": f"comma-separated subset of the colours ({', '.join(COLOURS)}; all by default)"})
+
+    def subsets(self) -> dict:
+        out = {}
+        for key, known in (("shapes", SHAPES), ("colours", tuple(COLOURS))):
+            text = getattr(self, key)
+            if text is None:
+                continue
+            chosen = _names(text)
+            if any(c not in known for c in chosen) or len(chosen) < 2:
+                raise ConfigError(f"--{key} needs at least two of {', '.join(known)}; got {text}")
+            out[key] = chosen
+        return out
+
+
+@dataclass
+class ImagesConfig(PairsConfig):
+    size: int = field(default=56, metadata={"help": "width = height in pixels"})
+    differ: Literal["any", "shape", "colour", "both"] = field(default="any", metadata={
+        "help": "what the rejected image gets wrong (any: drawn per pair)"})
+
+
+@dataclass
+class VideosConfig(PairsConfig):
+    size: int = field(default=64, metadata={"help": "width = height in pixels"})
+    frames: int = field(default=12, metadata={"help": "frames per clip"})
+    fps: float = field(default=8.0, metadata={"help": "frame rate"})
+    defects: str | None = field(default=None, metadata={
+        "help": "comma-separated subset of the defects ("
+                + ", ".join(f"{k} hurts {v}" for k, v in DEFECTS.items()) + "; all by default)"})
+
+
+@dataclass
+class AgentTaskConfig:
+    out: str = field(metadata={"help": "output directory (created)"})
+    n: int = field(metadata={"help": "number of items (video pairs)"})
+    seed: int = field(default=0, metadata={"help": "random seed (same seed, same files)"})
+    frames: int = field(default=32, metadata={"help": "frames per clip (>= N candidates)"})
+    size: int = field(default=56, metadata={"help": "width = height in pixels"})
+    fps: float = field(default=8.0, metadata={"help": "frame rate"})
+    tie_rate: float = field(default=0.0, metadata={"help": "chance a dimension is a tie"})
+    no_traces: bool = field(default=False, metadata={"help": "do not write traces.jsonl"})
 
 
 def _names(text: str) -> tuple[str, ...]:
     return tuple(t.strip() for t in text.split(",") if t.strip())
 
 
-def _add_images(tasks):
-    from mmreward.synth.shapes import COLOURS, SHAPES
-
-    p = tasks.add_parser("images", help="'a red circle': the chosen image shows it, the rejected one does not",
-                         description=f"shapes: {', '.join(SHAPES)}; colours: {', '.join(COLOURS)}")
-    _common(p, size=56)
-    p.add_argument("--differ", choices=["any", "shape", "colour", "both"], default="any",
-                   help="what the rejected image gets wrong (default: any, drawn per pair)")
-    p.set_defaults(func=run_images)
+def _report(cfg: PairsConfig, records: list, media: str) -> None:
+    files = "pairs.jsonl" if not cfg.test_fraction else "train.jsonl + test.jsonl"
+    print(f"wrote {len(records)} pairs to {cfg.out}/{files} ({media} in {cfg.out}/{media}/)")
 
 
-def _add_videos(tasks):
-    from mmreward.synth.videos import DEFECTS
-
-    p = tasks.add_parser("videos", help="a moving shape; the rejected clip has a defect in a few frames",
-                         description="defects (dimension hurt): "
-                                     + ", ".join(f"{k} ({v})" for k, v in DEFECTS.items()))
-    _common(p, size=64)
-    p.add_argument("--frames", type=int, default=12, help="frames per clip (default 12)")
-    p.add_argument("--fps", type=float, default=8, help="frame rate (default 8)")
-    p.add_argument("--defects", type=_names, default=None, help="comma-separated subset of the defects")
-    p.set_defaults(func=run_videos)
-
-
-def _subsets(args) -> dict:
-    from mmreward.synth.shapes import COLOURS, SHAPES
-
-    out = {}
-    for key, known in (("shapes", SHAPES), ("colours", tuple(COLOURS))):
-        chosen = getattr(args, key)
-        if chosen is None:
-            continue
-        bad = [c for c in chosen if c not in known]
-        if bad or len(chosen) < 2:
-            raise SystemExit(f"mmreward synth: --{key} needs at least two of {', '.join(known)}; "
-                             f"got {','.join(chosen)}")
-        out[key] = chosen
-    return out
-
-
-def run_images(args) -> int:
+def run_images(cfg: ImagesConfig) -> int:
     from mmreward.synth.images import make_image_pairs
 
     try:
-        records = make_image_pairs(args.out, args.n, seed=args.seed, size=args.size,
-                                   test_fraction=args.test_fraction, differ=args.differ, **_subsets(args))
+        records = make_image_pairs(cfg.out, cfg.n, seed=cfg.seed, size=cfg.size, test_fraction=cfg.test_fraction,
+                                   differ=cfg.differ, **cfg.subsets())
     except ValueError as exc:
-        raise SystemExit(f"mmreward synth images: {exc}") from None
-    _report(args, records, "images")
+        raise ConfigError(str(exc)) from None
+    _report(cfg, records, "images")
     return 0
 
 
-def run_videos(args) -> int:
+def run_videos(cfg: VideosConfig) -> int:
     from mmreward.synth.videos import make_video_pairs
 
-    extra = _subsets(args)
-    if args.defects is not None:
-        extra["defects"] = args.defects
+    extra = cfg.subsets()
+    if cfg.defects is not None:
+        extra["defects"] = _names(cfg.defects)
     try:
-        records = make_video_pairs(args.out, args.n, seed=args.seed, size=args.size, frames=args.frames,
-                                   fps=args.fps, test_fraction=args.test_fraction, **extra)
+        records = make_video_pairs(cfg.out, cfg.n, seed=cfg.seed, size=cfg.size, frames=cfg.frames, fps=cfg.fps,
+                                   test_fraction=cfg.test_fraction, **extra)
     except ValueError as exc:
-        raise SystemExit(f"mmreward synth videos: {exc}") from None
-    _report(args, records, "videos")
+        raise ConfigError(str(exc)) from None
+    _report(cfg, records, "videos")
     return 0
 
 
-def _report(args, records, media: str) -> None:
-    files = "pairs.jsonl" if not args.test_fraction else "train.jsonl + test.jsonl"
-    print(f"wrote {len(records)} pairs to {args.out}/{files} ({media} in {args.out}/{media}/)")
+def run_agent(cfg: AgentTaskConfig) -> int:
+    from mmreward.synth.agent import make_agent_items
+
+    try:
+        items = make_agent_items(cfg.out, cfg.n, seed=cfg.seed, frames=cfg.frames, size=cfg.size, fps=cfg.fps,
+                                 tie_rate=cfg.tie_rate, traces=not cfg.no_traces)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    extra = "" if cfg.no_traces else " + traces.jsonl"
+    print(f"wrote {len(items)} items to {cfg.out}/items.jsonl{extra} (videos in {cfg.out}/videos/)")
+    return 0
+
+
+IMAGES = Command(configs=(ImagesConfig,), run=run_images, description=(
+    "Image pairs: the prompt names a shape and a colour; the chosen image shows them, the rejected one "
+    "gets the shape, the colour or both wrong. " + __doc__.split("\n\n")[1].replace("\n", " ")))
+VIDEOS = Command(configs=(VideosConfig,), run=run_videos, description=(
+    "Video pairs: a moving shape; the rejected clip has a defect in a few frames, which hurts one of the "
+    "VQ/MQ/TA dimensions. " + __doc__.split("\n\n")[1].replace("\n", " ")))
+AGENT = Command(configs=(AgentTaskConfig,), run=run_agent, description=(
+    "The video agent's task: pairs of clips whose evidence is only in frames the agent must select "
+    "(items.jsonl, cold-start traces.jsonl, videos/)."))

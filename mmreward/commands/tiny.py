@@ -1,20 +1,25 @@
 """`mmreward tiny --out DIR`: write the offline tiny checkpoint."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 
-def register(sub, name: str, help: str):
-    p = sub.add_parser(name, help=help, description=(
-        "Write the tiny Qwen2.5-VL preset (real Qwen2 tokenizer, processor and chat template; "
-        "random weights, ~10M parameters) as an ordinary Hugging Face checkpoint directory that "
-        "transformers loads offline."))
-    p.add_argument("--out", required=True, help="directory to write (created)")
-    p.add_argument("--seed", type=int, default=0, help="weight initialisation seed")
-    p.set_defaults(func=run)
+from mmreward.commands.parsing import Command
 
 
-def run(args) -> int:
+@dataclass
+class TinyConfig:
+    out: str = field(metadata={"help": "directory to write (created)"})
+    seed: int = field(default=0, metadata={"help": "weight initialisation seed"})
+
+
+def run(cfg: TinyConfig) -> int:
     from mmreward.models.tiny import build_tiny
 
-    out = build_tiny(args.out, seed=args.seed)
+    out = build_tiny(cfg.out, seed=cfg.seed)
     print(f"wrote tiny Qwen2.5-VL checkpoint to {out}")
     return 0
+
+
+COMMAND = Command(configs=(TinyConfig,), run=run, description=(
+    "Write the tiny Qwen2.5-VL preset (real Qwen2 tokenizer, processor and chat template; random weights, "
+    "~10M parameters) as an ordinary Hugging Face checkpoint directory that transformers loads offline."))

@@ -142,29 +142,3 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
     with open(path, "w", encoding="utf-8") as f:
         for r in rows:
             f.write(json.dumps(r) + "\n")
-
-
-# -- `mmreward synth agent` (registered by mmreward.commands.synth through EXTRA_TASKS) ----------
-def add_cli(tasks) -> None:
-    p = tasks.add_parser("agent", help="video pairs whose evidence is only in frames the agent must select",
-                         description=__doc__.split("\n\n")[1])
-    p.add_argument("--out", required=True, help="output directory (created)")
-    p.add_argument("--n", type=int, required=True, help="number of items (video pairs)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same files)")
-    p.add_argument("--frames", type=int, default=32, help="frames per clip (default 32, >= N candidates)")
-    p.add_argument("--size", type=int, default=56, help="width = height in pixels (default 56)")
-    p.add_argument("--fps", type=float, default=8, help="frame rate (default 8)")
-    p.add_argument("--tie-rate", type=float, default=0.0, help="chance a dimension is a tie (default 0)")
-    p.add_argument("--no-traces", action="store_true", help="do not write traces.jsonl")
-    p.set_defaults(func=_run)
-
-
-def _run(args) -> int:
-    try:
-        items = make_agent_items(args.out, args.n, seed=args.seed, frames=args.frames, size=args.size,
-                                 fps=args.fps, tie_rate=args.tie_rate, traces=not args.no_traces)
-    except ValueError as exc:
-        raise SystemExit(f"mmreward synth agent: {exc}")
-    extra = "" if args.no_traces else " + traces.jsonl"
-    print(f"wrote {len(items)} items to {args.out}/items.jsonl{extra} (videos in {args.out}/videos/)")
-    return 0

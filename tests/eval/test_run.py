@@ -169,10 +169,10 @@ def tiny_once():
     cache = {}
     real = run_mod.load_model
 
-    def cached(name, mode, max_pixels):
-        key = (name, mode, max_pixels)
+    def cached(*args):
+        key = repr(args)
         if key not in cache:
-            cache[key] = real(name, mode, max_pixels)
+            cache[key] = real(*args)
         return cache[key]
     return cached
 

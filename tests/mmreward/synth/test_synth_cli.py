@@ -22,11 +22,9 @@ def test_cli_videos_with_options(tmp_path):
     assert len(records) == 4 and {r["meta"]["defect"] for r in records} <= {"vanish", "flicker"}
 
 
-def test_cli_rejects_bad_vocabulary(tmp_path):
-    import pytest
-
-    with pytest.raises(SystemExit):
-        main(["synth", "images", "--out", str(tmp_path), "--n", "1", "--shapes", "circle,hexagon"])
+def test_cli_rejects_bad_vocabulary(tmp_path, capsys):
+    assert main(["synth", "images", "--out", str(tmp_path), "--n", "1", "--shapes", "circle,hexagon"]) == 2
+    assert "--shapes needs at least two of circle" in capsys.readouterr().err
 
 
 def test_pointwise_view():
