@@ -1,1 +1,2 @@
-"""One module per `mmreward` subcommand; each defines `register(subparsers, name, help)`."""
+"""One module per `mmreward` command: a `COMMAND` (config dataclasses + run function, see
+`parsing.py`) or a `SUBCOMMANDS` table; `mmreward/cli.py` dispatches to them."""
