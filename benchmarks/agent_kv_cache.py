@@ -16,11 +16,11 @@ GRPO-style group of G rollouts per item decoded together (`rollout_batch`) vs on
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -91,14 +91,19 @@ def group_setting(model, processor, items, root, max_new_tokens: int, G: int = 4
     return out
 
 
+@dataclass
+class Settings:
+    n: int = field(default=3, metadata={"help": "synthetic items"})
+    model: str = "tiny"
+    device: str = "cpu"
+    max_new_tokens: int = field(default=16, metadata={"help": "per sampled turn"})
+    json: bool = field(default=False, metadata={"help": "also print the results as one JSON object"})
+
+
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=3, help="synthetic items (default 3)")
-    ap.add_argument("--model", default="tiny")
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--max-new-tokens", type=int, default=16, help="per sampled turn (default 16)")
-    ap.add_argument("--json", action="store_true", help="also print the results as one JSON object")
-    args = ap.parse_args()
+    from mmreward.commands.parsing import parse_script
+
+    args = parse_script(Settings, __doc__)
 
     import torch
 

@@ -19,11 +19,11 @@ share of items with every judgment right.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from mmreward.agent.config import AgentConfig  # noqa: E402
+from mmreward.commands.parsing import parse_script  # noqa: E402
 
 
 def agent_config(**kw) -> AgentConfig:
@@ -136,32 +137,35 @@ def stage(results: dict, name: str, fn):
     return value
 
 
+@dataclass
+class Settings:
+    work: str = field(default="/tmp/mmreward_agent_learning", metadata={"help": "scratch directory"})
+    n_train: int = 160
+    n_test: int = 80
+    n_format: int = field(default=10, metadata={"help": "held-out items for the untrained format rate"})
+    sft_epochs: float = field(default=2.75, metadata={
+        "help": "cold-start length: 2.5 learns the format and the tool call but reads no evidence, "
+                "2.75 reads some of it, 3 most of it"})
+    sft_batch: int = 8
+    sft_lr: float = 1e-2
+    grpo_steps: int = 20
+    grpo_items: int = 4
+    eval_every: int = field(default=10, metadata={"help": "held-out accuracy every this many GRPO steps"})
+    group: int = 8
+    grpo_lr: float = 5e-4
+    beta: float = field(default=0.04, metadata={"help": "KL to the SFT checkpoint; keeps later steps from drifting"})
+    temperature: float = field(default=0.7, metadata={"help": "GRPO and RFT sampling temperature"})
+    top_p: float = field(default=0.95, metadata={
+        "help": "GRPO and RFT nucleus; cuts the 152k-token tail that breaks the format at T >= 0.7"})
+    rft_items: int = 10
+    rft_k: int = 4
+    seed: int = 0
+    threads: int = 2
+    reuse: bool = field(default=False, metadata={"help": "reuse finished SFT checkpoints in --work"})
+
+
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--work", default="/tmp/mmreward_agent_learning", help="scratch directory")
-    p.add_argument("--n-train", type=int, default=160)
-    p.add_argument("--n-test", type=int, default=80)
-    p.add_argument("--n-format", type=int, default=10, help="held-out items for the untrained format rate")
-    p.add_argument("--sft-epochs", type=float, default=2.75,
-                   help="cold-start length: 2.5 learns the format and the tool call but reads no evidence, "
-                        "2.75 reads some of it, 3 most of it")
-    p.add_argument("--sft-batch", type=int, default=8)
-    p.add_argument("--sft-lr", type=float, default=1e-2)
-    p.add_argument("--grpo-steps", type=int, default=20)
-    p.add_argument("--grpo-items", type=int, default=4)
-    p.add_argument("--eval-every", type=int, default=10, help="held-out accuracy every this many GRPO steps")
-    p.add_argument("--group", type=int, default=8)
-    p.add_argument("--grpo-lr", type=float, default=5e-4)
-    p.add_argument("--beta", type=float, default=0.04, help="KL to the SFT checkpoint; keeps later steps from drifting")
-    p.add_argument("--temperature", type=float, default=0.7, help="GRPO and RFT sampling temperature")
-    p.add_argument("--top-p", type=float, default=0.95,
-                   help="GRPO and RFT nucleus; cuts the 152k-token tail that breaks the format at T >= 0.7")
-    p.add_argument("--rft-items", type=int, default=10)
-    p.add_argument("--rft-k", type=int, default=4)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--reuse", action="store_true", help="reuse finished SFT checkpoints in --work")
-    args = p.parse_args()
+    args = parse_script(Settings, __doc__.split("\n\n")[0])
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     from mmreward.synth.agent import make_agent_items

@@ -17,11 +17,11 @@ It prints one line per step and exits non-zero when a step fails. Not a test: ne
 """
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -63,13 +63,19 @@ def compare_scoring(work: Path, data: Path, name: str, mode: str, device: str, e
             "cpu_items_per_s": round(n / ta, 2), f"{device}_items_per_s": round(n / tb, 2)}
 
 
+@dataclass
+class Settings:
+    work: str = "/tmp/mmreward_cuda_paths"
+    device: str = "cuda"
+    n: int = field(default=64, metadata={"help": "image pairs scored on each device"})
+    only: list[str] = field(default_factory=list, metadata={
+        "help": "run only the steps whose names start with these"})
+
+
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--work", default="/tmp/mmreward_cuda_paths")
-    p.add_argument("--device", default="cuda")
-    p.add_argument("--n", type=int, default=64, help="image pairs scored on each device")
-    p.add_argument("--only", nargs="*", help="run only the steps whose names start with these")
-    args = p.parse_args()
+    from mmreward.commands.parsing import parse_script
+
+    args = parse_script(Settings, __doc__.split("\n\n")[0])
     import torch
 
     if args.device.startswith("cuda") and not torch.cuda.is_available():

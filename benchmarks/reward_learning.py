@@ -10,16 +10,18 @@ a few minutes per stage on 2 cores.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from mmreward.cli import main as cli  # noqa: E402
+from mmreward.commands.parsing import parse_script  # noqa: E402
 from mmreward.synth.images import make_image_pairs  # noqa: E402
 
 # yes-token in its pointwise form ("does this image satisfy the prompt?"), the same
@@ -49,22 +51,27 @@ def run_stage(stage: str, data: Path, out: Path, args) -> dict:
     return summary
 
 
+@dataclass
+class Settings:
+    n_train: int = 3000
+    n_test: int = 300
+    colours: str = "red,green,blue,yellow,purple,orange"
+    differ: Literal["colour", "shape", "both", "any"] = "colour"
+    epochs: float | None = field(default=None, metadata={"help": "default: 8 for bt, 14 for yes-token"})
+    batch_size: int = 32
+    lr: float = 1e-3
+    lr_scheduler: str | None = field(default=None, metadata={
+        "help": "default: cosine for bt, constant_with_warmup for yes-token"})
+    seed: int = 0
+    yes_form: Literal["pointwise", "pairwise"] = "pointwise"
+    stages: list[str] = field(default_factory=lambda: list(STAGES), metadata={
+        "help": f"stages to run, of: {', '.join(STAGES)}"})
+    workdir: str | None = field(default=None, metadata={
+        "help": "keep data and checkpoints here (default: a temp dir)"})
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n-train", type=int, default=3000)
-    ap.add_argument("--n-test", type=int, default=300)
-    ap.add_argument("--colours", default="red,green,blue,yellow,purple,orange")
-    ap.add_argument("--differ", default="colour", choices=["colour", "shape", "both", "any"])
-    ap.add_argument("--epochs", type=float, default=None, help="default: 8 for bt, 14 for yes-token")
-    ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--lr-scheduler", default=None,
-                    help="default: cosine for bt, constant_with_warmup for yes-token")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--yes-form", default="pointwise", choices=["pointwise", "pairwise"])
-    ap.add_argument("--stages", nargs="+", default=list(STAGES), choices=list(STAGES))
-    ap.add_argument("--workdir", default=None, help="keep data and checkpoints here (default: a temp dir)")
-    args = ap.parse_args()
+    args = parse_script(Settings, __doc__)
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="mmreward-learning-"))
     n = args.n_train + args.n_test

@@ -9,10 +9,10 @@ Prints seconds, pairs/s and the speed ratio; checks both give the same rewards.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 import time
+from dataclasses import dataclass, field
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -24,6 +24,7 @@ from mmreward.models.head import OVERALL, last_token_hidden  # noqa: E402
 from mmreward.scoring.media import MediaOptions  # noqa: E402
 from mmreward.scoring.prompts import scalar_prompt  # noqa: E402
 from mmreward.scoring.records import load_item  # noqa: E402
+from mmreward.commands.parsing import parse_script  # noqa: E402
 from mmreward.synth.images import make_image_pairs  # noqa: E402
 
 
@@ -52,13 +53,16 @@ def timed(fn, repeats: int):
     return best, result
 
 
+@dataclass
+class Settings:
+    pairs: int = 64
+    batch_size: int = 16
+    repeats: int = 3
+    threads: int | None = field(default=None, metadata={"help": "torch threads (default: torch's)"})
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--pairs", type=int, default=64)
-    ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    args = ap.parse_args()
+    args = parse_script(Settings, __doc__)
     if args.threads:
         torch.set_num_threads(args.threads)
     root = tempfile.mkdtemp(prefix="mmreward-throughput-")

@@ -29,9 +29,19 @@ CONFIG_FLAG = "--config"
 @dataclass(frozen=True)
 class Command:
     configs: tuple[type, ...]  # dataclasses; `run` gets one instance of each, in this order
-    run: Callable[..., int | None]
+    run: Callable[..., int | None] | None = None
     description: str | None = None
     epilog: str | None = None
+
+
+def _shows_default(action) -> bool:
+    default = action.default
+    return bool(action.option_strings) and not (default is None or default is False
+                                                 or default is argparse.SUPPRESS)
+
+
+def _shown(default) -> str:
+    return " ".join(map(str, default)) if isinstance(default, (list, tuple)) else str(default)
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -39,18 +49,16 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        default = action.default
-        if default is None or default is False or default is argparse.SUPPRESS or not action.option_strings \
-                or "default" in text.lower():
+        if not _shows_default(action) or "default" in text.lower():
             return text
-        shown = " ".join(map(str, default)) if isinstance(default, (list, tuple)) else default
-        return f"{text} (default: {shown})" if text else f"(default: {shown})"
+        return f"{text} (default: {_shown(action.default)})"
 
     def _format_action_invocation(self, action):
         # `--media-root` also answers to `--media_root`; the help shows the dashed spellings only
         dashed = [o for o in action.option_strings if "_" not in o]
         if dashed and len(dashed) < len(action.option_strings):
-            action = argparse.Action(dashed, action.dest, nargs=action.nargs, metavar=action.metavar)
+            action = argparse.Action(dashed, action.dest, nargs=action.nargs, metavar=action.metavar,
+                                     choices=action.choices)
         return super()._format_action_invocation(action)
 
 
@@ -61,6 +69,8 @@ def _dashed_first(parser: argparse.ArgumentParser) -> None:
             action.option_strings.sort(key=lambda o: "_" in o)
         if action.nargs == "?" and action.const is True:  # HfArgumentParser's bool flags
             action.metavar = "{true,false}"
+        if not action.help and action.option_strings and _shows_default(action):
+            action.help = f"(default: {_shown(action.default)})"  # argparse skips help-less options
 
 
 def build_parser(command: Command, prog: str) -> argparse.ArgumentParser:
@@ -147,3 +157,14 @@ def parse(command: Command, argv: list[str], prog: str) -> list:
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
     return out
+
+
+def parse_script(config: type, description: str | None = None, argv: list[str] | None = None):
+    """A script's (benchmarks/) options: the same generated CLI, one dataclass, `sys.argv` by default."""
+    import sys
+
+    command = Command(configs=(config,), description=description)
+    try:
+        return parse(command, sys.argv[1:] if argv is None else argv, prog=Path(sys.argv[0]).name)[0]
+    except ConfigError as exc:
+        raise SystemExit(f"{Path(sys.argv[0]).name}: {exc}") from None
