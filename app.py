@@ -15,13 +15,16 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import gradio as gr
-
 from mmreward.commands.common import load_model
 from mmreward.commands.parsing import Command, parse
-from mmreward.errors import MmrewardError
+from mmreward.errors import MissingExtraError, MmrewardError, require
 from mmreward.models.options import JudgeOptions, ModelOptions
 from mmreward.ui import judge
+
+try:
+    gr = require("gradio", "app", "the Gradio judge")
+except MissingExtraError as exc:
+    raise SystemExit(f"app.py: {exc}") from None
 
 REPO = Path(__file__).resolve().parent
 TITLE = "mmreward · side-by-side judge"

@@ -28,8 +28,9 @@ EOS_TOKEN = "<|endoftext|>"
 def clip_bpe_path() -> Path:
     try:
         import open_clip
-    except ImportError as e:  # pragma: no cover - a dependency of the project
-        raise RuntimeError("the tiny CLIP needs `open_clip_torch` for its bundled CLIP BPE vocabulary") from e
+    except ImportError as e:
+        raise ImportError("the tiny CLIP needs `open_clip_torch` for its bundled CLIP BPE vocabulary: "
+                          "pip install 'mmreward[clip]'") from e
     path = Path(open_clip.__file__).parent / "bpe_simple_vocab_16e6.txt.gz"
     if not path.is_file():
         raise FileNotFoundError(f"CLIP BPE vocabulary not found at {path} (broken open_clip_torch install?)")

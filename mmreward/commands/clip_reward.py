@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from mmreward.commands.parsing import Command
-from mmreward.errors import ConfigError, InputError
+from mmreward.errors import ConfigError, InputError, require
 
 DESCRIPTION = """\
 Roll out a MuJoCo environment offscreen (random or zero policy), render every
@@ -79,6 +79,10 @@ class ClipRewardRunConfig:
 
 
 def run(cfg: ClipRewardRunConfig) -> int:
+    require("mujoco", "mujoco", "offscreen MuJoCo rendering")
+    require("gymnasium", "mujoco", "the MuJoCo environments")
+    if cfg.clip == "tiny":
+        require("open_clip", "clip", "the tiny CLIP's bundled BPE vocabulary")
     from vision.clip_reward import ClipReward, ClipRewardConfig
     from vision.rollout import RolloutConfig, run_rollouts
     from vision.rollout_report import write_report
