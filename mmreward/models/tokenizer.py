@@ -43,7 +43,8 @@ def _backend():
     from tokenizers import AddedToken, normalizers
     from transformers.convert_slow_tokenizer import TikTokenConverter
 
-    backend = TikTokenConverter(vocab_file=tiktoken_file(), pattern=QWEN2_PATTERN).converted()
+    # extra_special_tokens=[]: transformers 5.0 iterates it unconditionally (later releases default it)
+    backend = TikTokenConverter(vocab_file=tiktoken_file(), pattern=QWEN2_PATTERN, extra_special_tokens=[]).converted()
     backend.normalizer = normalizers.NFC()
     backend.add_tokens([
         AddedToken(tok, special=tok not in NON_SPECIAL, normalized=False)
