@@ -6,7 +6,8 @@ projection_reward`) so that importing `vision` itself stays free of torch,
 transformers and mujoco.
 
 Modules:
-  images        opening user-supplied images safely (pixel cap, full decode)
+  images        the one image loader: files, bytes, PIL, arrays, tensors -> upright 8-bit RGB
+                (pixel cap from the header, faithful decoding)
   projection    the goal-baseline projection reward on embedding tensors
   tiny_clip     the offline tiny CLIP checkpoint (real BPE vocabulary, random weights)
   clip_reward   `ClipReward`: any CLIP / SigLIP checkpoint as a frame -> reward model
