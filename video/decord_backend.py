@@ -3,19 +3,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from .source import open_source
+
 
 class DecordBackend:
     """decord: seeks by frame index and converts only the requested frames."""
 
     name = "decord"
 
-    def __init__(self, path: str, num_threads: int = 1):
+    def __init__(self, source, num_threads: int = 1):
+        """`source`: a path or encoded bytes (decord reads file-like objects in memory)."""
         import decord
 
         # decord/ffmpeg print to stderr for every file they reject; the reader
         # reports failures itself, so the noise would only confuse users.
         decord.logging.set_level(decord.logging.QUIET)
-        self._vr = decord.VideoReader(path, num_threads=num_threads)
+        self._vr = decord.VideoReader(open_source(source), num_threads=num_threads)
         self.num_frames = len(self._vr)
         self.fps = float(self._vr.get_avg_fps())
         self.frames_decoded = 0

@@ -18,6 +18,7 @@ from bisect import bisect_right
 import numpy as np
 
 from .errors import VideoError
+from .source import open_source, source_name
 
 
 class _Sequential(Exception):
@@ -27,12 +28,14 @@ class _Sequential(Exception):
 class PyAVBackend:
     name = "pyav"
 
-    def __init__(self, path: str, num_threads: int = 1):
+    def __init__(self, source: str | bytes, num_threads: int = 1):
+        """`source`: a path or encoded bytes."""
         import av
 
-        self._path = path
+        self._source = source
+        self._path = path = source_name(source)
         self._threads = num_threads
-        with av.open(path) as container:
+        with av.open(open_source(source)) as container:
             stream = _video_stream(container, path)
             declared = stream.frames
             packets = [(p.pts, p.is_keyframe) for p in container.demux(stream) if p.size]
@@ -68,7 +71,7 @@ class PyAVBackend:
     def _decode_seeking(self, indices: list[int], out: dict) -> None:
         import av
 
-        with av.open(self._path) as container:
+        with av.open(open_source(self._source)) as container:
             stream = self._stream(container)
             todo = list(indices)
             while todo:
@@ -95,7 +98,7 @@ class PyAVBackend:
         import av
 
         wanted, last = set(indices), indices[-1]
-        with av.open(self._path) as container:
+        with av.open(open_source(self._source)) as container:
             for i, frame in enumerate(container.decode(self._stream(container))):
                 self.frames_decoded += 1
                 if i in wanted:

@@ -1,4 +1,5 @@
-"""`VideoReader`: frame count, fps, duration and random access to frames.
+"""`VideoReader`: frame count, fps, duration and random access to frames, of a file or of
+encoded bytes (mp4, webm, ...; decoded in memory, never written to disk).
 
 decord first; PyAV when decord is not installed or cannot open the file (PyAV
 also gives the precise cause, e.g. "audio-only", when neither can read it).
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +22,7 @@ from .backends import BACKENDS, PyAVBackend
 from .errors import VideoError
 from .resize import resize_frames
 from .sampling import uniform_indices
+from .source import source_name
 
 # "[14:31:56] /github/workspace/src/video/video_reader.cc:151: " in decord messages
 _DECORD_PREFIX = re.compile(r"^\[[^\]]*\]\s*(\S+:\d+:\s*)?")
@@ -56,7 +59,7 @@ class SampledClip:
 
 
 class VideoReader:
-    """Open a video for random frame access.
+    """Open a video (a path, or its encoded bytes) for random frame access.
 
     backend: "auto" (decord, then PyAV), "decord" or "pyav".
     num_threads: decoder threads; 0 lets ffmpeg choose. Default 1: random access
@@ -65,10 +68,16 @@ class VideoReader:
     1 thread was never slower than 0 or 2).
     """
 
-    def __init__(self, path: str | os.PathLike, *, backend: str = "auto", num_threads: int = 1):
-        self.path = os.fspath(path)
-        _check_file(self.path)
-        self._backend = _open_backend(self.path, backend, num_threads)
+    def __init__(self, source: str | os.PathLike | bytes, *, backend: str = "auto", num_threads: int = 1):
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            source = bytes(source)
+            self.path = source_name(source)
+            if not source:
+                raise VideoError(self.path, "empty (0 bytes)")
+        else:
+            source = self.path = os.fspath(source)
+            _check_file(self.path)
+        self._backend = _open_backend(source, self.path, backend, num_threads)
         if self._backend.num_frames <= 0:
             raise VideoError(self.path, "video stream has no frames")
 
@@ -166,14 +175,16 @@ def _check_file(path: str) -> None:
         raise VideoError(path, "empty file (0 bytes)")
 
 
-def _open_backend(path: str, backend: str, num_threads: int):
+def _open_backend(source: str | bytes, path: str, backend: str, num_threads: int):
     if backend not in ("auto", *BACKENDS):
         raise ValueError(f"unknown video backend {backend!r}; use auto, decord or pyav")
     names = ["decord", "pyav"] if backend == "auto" else [backend]
+    if backend == "auto" and isinstance(source, bytes):
+        _probe_bytes(source, path, num_threads)
     causes = []
     for name in names:
         try:
-            opened = BACKENDS[name](path, num_threads=num_threads)
+            opened = BACKENDS[name](source, num_threads=num_threads)
         except ImportError as exc:
             causes.append(f"{name} not installed ({exc})")
         except VideoError:
@@ -181,14 +192,26 @@ def _open_backend(path: str, backend: str, num_threads: int):
         except Exception as exc:
             causes.append(f"{name}: {_short(exc)}")
         else:
-            return _check_decord_seeks(path, opened, num_threads) if backend == "auto" else opened
+            return _check_decord_seeks(source, opened, num_threads) if backend == "auto" else opened
     if all("not installed" in c for c in causes):
         raise RuntimeError("no video backend available: install decord or av (PyAV)")
     # the last backend's message is the most specific (PyAV names ffmpeg's reason)
     raise VideoError(path, f"not a readable video ({causes[-1]})")
 
 
-def _check_decord_seeks(path: str, opened, num_threads: int):
+def _probe_bytes(source: bytes, path: str, num_threads: int) -> None:
+    """PyAV's packet scan first for bytes: decord logs the raw bytes it cannot open to stderr."""
+    try:
+        PyAVBackend(source, num_threads=num_threads).close()
+    except ImportError:
+        return  # decord alone, then
+    except VideoError:
+        raise
+    except Exception as exc:
+        raise VideoError(path, f"not a readable video (pyav: {_short(exc)})") from None
+
+
+def _check_decord_seeks(source: str | bytes, opened, num_threads: int):
     """decord, unless its seeks would land on the wrong frames; then PyAV.
 
     decord numbers keyframes by their position in *decode* order. In open-GOP
@@ -200,7 +223,7 @@ def _check_decord_seeks(path: str, opened, num_threads: int):
     if opened.name != "decord":
         return opened
     try:
-        reference = PyAVBackend(path, num_threads=num_threads)
+        reference = PyAVBackend(source, num_threads=num_threads)
     except VideoError:
         raise
     except Exception:  # PyAV missing or unable to scan: decord is all there is
@@ -220,9 +243,23 @@ def _short(exc: BaseException) -> str:
     return _DECORD_PREFIX.sub("", text)[:200]
 
 
-def read_uniform_clip(path: str | os.PathLike, n: int, max_pixels: int | None = None,
+def read_uniform_clip(source: str | os.PathLike | bytes, n: int, max_pixels: int | None = None,
                       backend: str = "auto") -> SampledClip:
-    """The n uniformly sampled frames of `path` with their indices and the file's fps."""
-    with VideoReader(path, backend=backend) as reader:
+    """The n uniformly sampled frames of a video file (or its bytes) with their indices and its fps."""
+    with VideoReader(source, backend=backend) as reader:
         idx, frames = reader.sample_uniform(n, max_pixels)
         return SampledClip(frames, idx, reader.fps, reader.num_frames)
+
+
+def clip_from_frames(frames: Sequence[np.ndarray], fps: float, n: int,
+                     max_pixels: int | None = None) -> SampledClip:
+    """The same n uniform samples from frames already in memory: `frames` is the whole clip
+    (anything with len() and indexing that gives (H, W, 3) uint8 arrays; only the sampled
+    frames are read), at `fps`. Given all of a file's frames and its fps, this returns
+    what `read_uniform_clip` returns for the file."""
+    if not fps > 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    idx = uniform_indices(len(frames), n)
+    picked = {i: frames[i] for i in sorted(set(idx))}
+    return SampledClip(resize_frames(np.stack([picked[i] for i in idx]), max_pixels), idx,
+                       float(fps), len(frames))
