@@ -83,7 +83,9 @@ def load_qwen_vl(name_or_path: str | os.PathLike = "tiny", mode: str | None = No
                  attn_implementation: str | None = None, min_pixels: int | None = None,
                  max_pixels: int | None = None, video_min_pixels: int | None = None,
                  video_max_pixels: int | None = None, video_frames: int | None = None,
-                 max_image_pixels: int | None = None, **config_overrides) -> RewardModel:
+                 max_image_pixels: int | None = None, max_media_bytes: int | None = None,
+                 max_video_frames: int | None = None, default_fps: float | None = None,
+                 **config_overrides) -> RewardModel:
     """A Qwen-VL reward model from `tiny`, a local checkpoint directory or a hub id.
 
     `mode` defaults to the checkpoint's reward_config.json, else "scalar". A plain
@@ -108,7 +110,7 @@ def load_qwen_vl(name_or_path: str | os.PathLike = "tiny", mode: str | None = No
         setattr(config, key, value)
     config.__post_init__()
     module = build_module(backbone, processor, config, path)
-    media = MediaOptions(video_frames=config.video_frames)
-    if max_image_pixels is not None:
-        media = replace(media, max_image_pixels=max_image_pixels)
+    caps = dict(max_image_pixels=max_image_pixels, max_media_bytes=max_media_bytes,
+                max_video_frames=max_video_frames, default_fps=default_fps)
+    media = MediaOptions(video_frames=config.video_frames, **{k: v for k, v in caps.items() if v is not None})
     return RewardModel(module, processor, config, path, media)

@@ -58,6 +58,13 @@ class JudgeOptions:
                 "(greedy), then P(yes) is read; outputs gain 'rationales'. Default 0: off"})
     max_image_pixels: int | None = field(default=None, metadata={
         "help": "refuse images larger than this many pixels. Default 64M"})
+    max_media_bytes: int | None = field(default=None, metadata={
+        "help": "refuse an image or video given as bytes or a data: URI above this many bytes. Default 100M"})
+    max_video_frames: int | None = field(default=None, metadata={
+        "help": "refuse a video given as frames with more frames than this. Default 2048"})
+    default_fps: float | None = field(default=None, metadata={
+        "help": "frame rate of a video given as frames when neither it nor its record has an 'fps'. "
+                "Default 24"})
 
     def load_kwargs(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}

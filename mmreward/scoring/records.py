@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mmreward.errors import MediaError, RecordError
-from mmreward.scoring.media import MediaOptions, open_image, open_video_frames
+from mmreward.scoring.media import MediaOptions, check_fps, open_image, open_video
 
 __all__ = ["Candidate", "Item", "RecordError", "check_record", "load_item"]
 
@@ -18,8 +18,8 @@ __all__ = ["Candidate", "Item", "RecordError", "check_record", "load_item"]
 @dataclass
 class Candidate:
     text: str | None = None
-    images: list = field(default_factory=list)  # PIL images
-    videos: list = field(default_factory=list)  # uint8 arrays [T, H, W, 3]
+    images: list = field(default_factory=list)  # RGB PIL images
+    videos: list = field(default_factory=list)  # video.SampledClip: frames [T, H, W, 3] uint8 + timing
 
 
 @dataclass
@@ -34,21 +34,28 @@ class Item:
     criteria: str | None = None
 
 
-def _string_list(value, where: str) -> list[str]:
+def _media_list(value, where: str) -> list:
+    """A record's `images` / `videos` field: a list (or tuple) of media in any accepted form."""
     if value is None:
         return []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise RecordError(f"{where} must be a list of paths")
-    return value
+    if not isinstance(value, (list, tuple)):
+        raise RecordError(f"{where} must be a list, got {type(value).__name__} (wrap a single one in a list)")
+    return list(value)
 
 
-def _load_media(paths: list[str], loader, opts: MediaOptions, where: str) -> list:
+def _present(value) -> bool:
+    """Whether a media field holds something (without asking an array for its truth value)."""
+    return value is not None and (not isinstance(value, (list, tuple)) or len(value) > 0)
+
+
+def _load(values, kind: str, opts: MediaOptions, where: str, fps=None) -> list:
+    """Decode a record's `images` or `videos` field; errors name `where` and the culprit."""
     out = []
-    for p in paths:
+    for k, v in enumerate(_media_list(values, f"{where} {kind}")):
         try:
-            out.append(loader(p, opts))
+            out.append(open_image(v, opts, k) if kind == "images" else open_video(v, opts, k, fps))
         except MediaError as exc:
-            raise RecordError(f"{where}: {exc}") from None
+            raise MediaError(f"{where}: {exc}") from None
     return out
 
 
@@ -68,25 +75,28 @@ def check_record(record: Any) -> None:
         has_text = isinstance(c.get("text"), str)
         if "text" in c and not has_text:
             raise RecordError(f"candidate {i}: 'text' must be a string")
-        if not (has_text or c.get("images") or c.get("videos")):
+        if not (has_text or _present(c.get("images")) or _present(c.get("videos"))):
             raise RecordError(f"candidate {i}: needs 'text', 'images' or 'videos'")
     crit = record.get("criteria")
     if crit is not None and not isinstance(crit, str):
         raise RecordError("'criteria' must be a string")
+    check_fps(record.get("fps"), "record", None)
 
 
 def load_item(record: dict, opts: MediaOptions) -> Item:
-    """Validate `record` and decode all its media; raises RecordError naming the culprit."""
+    """Validate `record` and decode all its media; raises RecordError naming the culprit.
+
+    Media may be given in any form `mmreward.scoring.media` accepts; the record's `fps`
+    is the frame rate of its videos given as frames (unless a video carries its own).
+    """
     check_record(record)
-    images = _load_media(_string_list(record.get("images"), "images"), open_image, opts, "record")
-    videos = _load_media(_string_list(record.get("videos"), "videos"), open_video_frames, opts, "record")
+    fps = record.get("fps")
+    images = _load(record.get("images"), "images", opts, "record")
+    videos = _load(record.get("videos"), "videos", opts, "record", fps)
     cands = []
     for i, c in enumerate(record["candidates"]):
         where = f"candidate {i}"
-        cands.append(Candidate(
-            text=c.get("text"),
-            images=_load_media(_string_list(c.get("images"), f"{where} images"), open_image, opts, where),
-            videos=_load_media(_string_list(c.get("videos"), f"{where} videos"), open_video_frames, opts, where),
-        ))
+        cands.append(Candidate(text=c.get("text"), images=_load(c.get("images"), "images", opts, where),
+                               videos=_load(c.get("videos"), "videos", opts, where, fps)))
     return Item(id=record.get("id"), prompt=record["prompt"], images=images, videos=videos,
                 candidates=cands, criteria=record.get("criteria"))
