@@ -150,6 +150,22 @@ def assert_readable_error(page, raw, *fragments):
         assert fragment in raw["error"], raw["error"]
 
 
+def test_uploads_reach_the_one_image_loader_unconverted(client, rm, tmp_path):
+    """The app scores the uploaded files themselves (preprocess=False: vision.images decodes
+    them), not Gradio's RGB conversion of them (alpha to black, 16-bit clipped to white)."""
+    import numpy as np
+    from PIL import Image
+
+    clear, deep = tmp_path / "clear.png", tmp_path / "deep.png"
+    Image.new("RGBA", (64, 48), (0, 0, 0, 0)).save(clear)
+    Image.fromarray(np.full((48, 64), 30000, np.uint16)).save(deep)
+    page, raw = client.predict(handle(clear), handle(deep), "a grey square", "", api_name="/score_images")
+    expected = rm.score([{"id": "x", "prompt": "a grey square",
+                          "candidates": [{"images": ["clear.png"]}, {"images": ["deep.png"]}]}],
+                        media_root=tmp_path)[0]["rewards"]
+    assert raw["rewards"] == pytest.approx(expected, abs=1e-5)
+
+
 def test_corrupt_image_uploads_get_a_readable_error(client, tmp_path):
     broken, truncated = corrupt_files(tmp_path)
     good = good_image(tmp_path)
