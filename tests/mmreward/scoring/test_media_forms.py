@@ -176,11 +176,16 @@ def test_score_file_reads_data_uris_from_json(scalar_rm, photo, tmp_path):
     """`mmreward score` reads JSON: a string starting with `data:` is a data URI, others are paths."""
     root, name, _ = photo
     uri = encode_data_uri((root / name).read_bytes(), "image/png")
+    frames = np.random.default_rng(1).integers(0, 256, (6, 56, 56, 3), dtype=np.uint8)
+    frame_uris = [encode_data_uri(png(Image.fromarray(f)), "image/png") for f in frames]
     lines = [record("path", images=[name]), record("uri", images=[uri]),
-             record("bad", images=["data:image/png;base64,AAA"])]
+             record("bad", images=["data:image/png;base64,AAA"]),
+             record("frames", videos=[{"frames": frame_uris, "fps": 8}])]
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in lines))
-    score_file(scalar_rm, src, tmp_path / "out.jsonl", media_root=root, progress=False)
+    score_file(scalar_rm, src, tmp_path / "out.jsonl", media_root=root, batch_size=1, progress=False)
     out = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert out[0]["rewards"] == out[1]["rewards"]
     assert out[2] == {"id": "bad", "error": "candidate 0: image 0: invalid base64 in data URI"}
+    in_memory = scalar_rm.score([record("frames", videos=[{"frames": frames, "fps": 8}])])[0]
+    assert out[3]["rewards"] == in_memory["rewards"]
