@@ -9,7 +9,6 @@ is the one a released checkpoint takes.
 """
 from __future__ import annotations
 
-import functools
 import math
 import re
 
@@ -19,111 +18,16 @@ import torch
 
 import mmreward
 from mmreward.models.backbone import BackboneOptions, load_processor
+from mmreward.models.tiny import FAMILIES as TINY_FAMILIES
+from mmreward.models.tiny import build_family_checkpoint
 from mmreward.scoring.batching import collate
 from mmreward.scoring.media import MediaOptions
 from mmreward.scoring.prompts import pairwise_question
 from mmreward.scoring.records import load_item
 from yes_token_checks import assert_yes_probability_is_full_softmax
 
-# ---------------------------------------------------------------- tiny builders
-
-# Shared tiny decoder: 2 layers, hidden 64, head_dim 16 (M-RoPE section [2, 3, 3] = head_dim / 2).
-TEXT = dict(
-    vocab_size=151936, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-    num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=32768, rms_norm_eps=1e-6,
-    bos_token_id=151643, eos_token_id=151645, pad_token_id=151643, tie_word_embeddings=True,
-)
-SPECIAL_IDS = dict(image_token_id=151655, video_token_id=151656, vision_start_token_id=151652,
-                   vision_end_token_id=151653, tie_word_embeddings=True)
-
-CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
-CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
-
-
-@functools.cache
-def qwen2_tokenizer():
-    """The real Qwen2 tokenizer, built once (building it from the BPE ranks takes seconds)."""
-    from mmreward.models.tokenizer import build_qwen2_tokenizer
-
-    return build_qwen2_tokenizer()
-
-
-def qwen2_vl_config():
-    from transformers import Qwen2VLConfig
-
-    return Qwen2VLConfig(
-        text_config=dict(TEXT, rope_parameters={"rope_type": "default", "rope_theta": 1e6,
-                                                "mrope_section": [2, 3, 3]}),
-        vision_config=dict(depth=1, embed_dim=32, hidden_size=64, mlp_ratio=2, num_heads=2,
-                           patch_size=14, spatial_merge_size=2, temporal_patch_size=2, in_channels=3),
-        **SPECIAL_IDS,
-    )
-
-
-def qwen3_vl_config():
-    from transformers import Qwen3VLConfig
-
-    return Qwen3VLConfig(
-        text_config=dict(TEXT, head_dim=16, rope_parameters={
-            "rope_type": "default", "rope_theta": 5e6, "mrope_section": [2, 3, 3], "mrope_interleaved": True}),
-        # deepstack feeds vision layer 0's features into the decoder too, as the real (8, 16, 24) do
-        vision_config=dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=64,
-                           patch_size=16, spatial_merge_size=2, temporal_patch_size=2,
-                           num_position_embeddings=64, deepstack_visual_indexes=[0]),
-        **SPECIAL_IDS,
-    )
-
-
-def qwen2_vl_processor():
-    """Qwen2-VL-*-Instruct preprocessing: 14 px patches, 2x2 merge, CLIP mean/std, per-frame video bounds."""
-    from transformers import Qwen2VLImageProcessor, Qwen2VLProcessor, Qwen2VLVideoProcessor
-
-    from mmreward.models.chat_template import QWEN2_VL_CHAT_TEMPLATE
-    from mmreward.models.tiny import IMAGE_MAX_PIXELS, IMAGE_MIN_PIXELS, VIDEO_MAX_PIXELS, VIDEO_MIN_PIXELS
-
-    common = dict(patch_size=14, temporal_patch_size=2, merge_size=2, image_mean=CLIP_MEAN, image_std=CLIP_STD)
-    return Qwen2VLProcessor(
-        image_processor=Qwen2VLImageProcessor(
-            size={"shortest_edge": IMAGE_MIN_PIXELS, "longest_edge": IMAGE_MAX_PIXELS}, **common),
-        video_processor=Qwen2VLVideoProcessor(
-            size={"shortest_edge": VIDEO_MIN_PIXELS, "longest_edge": VIDEO_MAX_PIXELS}, **common),
-        tokenizer=qwen2_tokenizer(),
-        chat_template=QWEN2_VL_CHAT_TEMPLATE,
-    )
-
-
-def qwen3_vl_processor():
-    """Qwen3-VL-*-Instruct preprocessing: 16 px patches, 2x2 merge, mean/std 0.5, per-clip video bounds."""
-    from transformers import Qwen2VLImageProcessor, Qwen3VLProcessor, Qwen3VLVideoProcessor
-
-    from mmreward.models.chat_template import QWEN2_VL_CHAT_TEMPLATE
-
-    common = dict(patch_size=16, temporal_patch_size=2, merge_size=2, image_mean=[0.5] * 3, image_std=[0.5] * 3)
-    return Qwen3VLProcessor(
-        image_processor=Qwen2VLImageProcessor(size={"shortest_edge": 65536, "longest_edge": 16777216}, **common),
-        # the released video processor samples 2 fps itself (do_sample_frames defaults to True)
-        video_processor=Qwen3VLVideoProcessor(size={"shortest_edge": 4096, "longest_edge": 25165824}, **common),
-        tokenizer=qwen2_tokenizer(),
-        chat_template=QWEN2_VL_CHAT_TEMPLATE,
-    )
-
-
-FAMILIES = {
-    "qwen2_vl": ("Qwen2VLForConditionalGeneration", qwen2_vl_config, qwen2_vl_processor),
-    "qwen3_vl": ("Qwen3VLForConditionalGeneration", qwen3_vl_config, qwen3_vl_processor),
-}
-
-
-def build_family_checkpoint(family: str, out_dir, seed: int = 0):
-    """Write a tiny random-weight checkpoint of `family` (config, safetensors, processor) to `out_dir`."""
-    import transformers
-
-    class_name, config_fn, processor_fn = FAMILIES[family]
-    torch.manual_seed(seed)
-    model = getattr(transformers, class_name)(config_fn())
-    model.save_pretrained(out_dir)
-    processor_fn().save_pretrained(out_dir)
-    return out_dir
+# the tiny builders live in mmreward.models.tiny (mmreward.presets' tests use them too)
+FAMILIES = {name: spec for name, spec in TINY_FAMILIES.items() if name != "qwen2_5_vl"}
 
 
 # ---------------------------------------------------------------- fixtures
