@@ -65,3 +65,22 @@ def find_loader(name_or_path, preset: str | None = None) -> Callable | None:
             if resolve_callable(detector)(path):
                 return resolve_callable(spec)
     return None
+
+
+# ---------------------------------------------------------------- released reward models (mmreward.presets)
+LAYOUTS += [
+    ("mmreward.presets.videoreward:detect", "mmreward.presets.videoreward:load"),
+    ("mmreward.presets.skywork:detect", "mmreward.presets.skywork:load"),
+]
+PRESETS.update({
+    "unifiedreward": "mmreward.presets.unifiedreward:load",
+    "unifiedreward-think": "mmreward.presets.unifiedreward:load",
+})
+PRESET_FOR_HUB_ID.update({
+    # hub ids named by CodeGoat24/UnifiedReward's README and inference scripts
+    **{f"codegoat24/unifiedreward-qwen-{size}": "unifiedreward" for size in ("3b", "7b", "32b", "72b")},
+    **{f"codegoat24/unifiedreward-2.0-qwen-{size}": "unifiedreward" for size in ("3b", "7b", "32b", "72b")},
+    "codegoat24/unifiedreward-think-qwen-7b": "unifiedreward-think",
+    **{f"codegoat24/unifiedreward-think-qwen3vl-{size}": "unifiedreward-think"
+       for size in ("2b", "4b", "8b", "32b")},
+})

@@ -43,11 +43,13 @@ class ImageError(ValueError):
 
 
 def load_image(source: str | Path | bytes, max_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS,
-               name: str | None = None) -> Image.Image:
+               name: str | None = None, *, raw: bool = False) -> Image.Image:
     """Decode a file or encoded bytes (PNG, JPEG, WebP, GIF, ...) to RGB (see `normalize`).
 
     Images over `max_pixels` are refused from their header, before decoding. `name` is
-    how messages call the image (default: the file name, or "image" for bytes).
+    how messages call the image (default: the file name, or "image" for bytes). `raw=True`
+    keeps the decoded pixels as the file has them (mode, orientation), for callers that must
+    reproduce another pipeline's own conversion (mmreward.presets: qwen-vl-utils').
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
         subject = name or "image"
@@ -64,7 +66,7 @@ def load_image(source: str | Path | bytes, max_pixels: int | None = DEFAULT_MAX_
         with Image.open(fp) as im:
             check_pixels(im.size, max_pixels, subject)
             im.load()
-            return normalize(im)
+            return im.copy() if raw else normalize(im)
     except ImageError:
         raise
     except UnidentifiedImageError:

@@ -1,0 +1,130 @@
+"""What the released-model presets share: option checks, record media, the chunk loop, outputs.
+
+A preset reproduces one released model's own inference, so it refuses the load options that
+would change it (a criteria text, a yes/no form) instead of silently ignoring them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from mmreward.errors import ConfigError, MediaError, RecordError
+from mmreward.scoring.media import resolve_media
+from mmreward.scoring.records import check_record
+
+# load() options that only decide where and how fast the backbone runs: every preset takes them
+RUNTIME_OPTIONS = ("dtype", "device", "attn_implementation", "preset")
+
+
+def take_options(family: str, options: dict, allowed: Iterable[str]) -> dict:
+    """`options` without the unset ones; a set option this family does not use is a ConfigError."""
+    allowed = set(allowed) | set(RUNTIME_OPTIONS)
+    given = {k: v for k, v in options.items() if v is not None}
+    unknown = sorted(k for k in given if k not in allowed)
+    if unknown:
+        raise ConfigError(
+            f"{family} runs its released inference as published and does not take "
+            f"{', '.join(unknown)}; it takes: {', '.join(sorted(allowed - set(RUNTIME_OPTIONS)))}")
+    return given
+
+
+def check_mode(family: str, mode: str | None, kind: str) -> None:
+    if mode is not None and mode != kind:
+        raise ConfigError(f"{family} is a {kind} model; mode={mode!r} does not apply to it")
+
+
+def preferred(rewards: list[float]) -> int:
+    return max(range(len(rewards)), key=lambda i: rewards[i])
+
+
+def media_file(path: str, media_root, noun: str) -> Path:
+    """The file a record names, confined to the media root (MediaError naming the path)."""
+    full = resolve_media(path, media_root)
+    if not full.is_file():
+        raise MediaError(f"{noun} '{path}' not found under media root")
+    return full
+
+
+def candidate_media(record: dict, media_root, kinds: tuple[str, ...], texts: bool = False,
+                    prompt_media: bool = False) -> list[tuple[str, Path]]:
+    """(kind, file) of each candidate's single image or video, checked against what the model takes.
+
+    `kinds`: the media a candidate may hold ("images", "videos"); `texts`: whether a candidate may
+    carry text instead; `prompt_media`: whether the record itself may hold images/videos.
+    """
+    check_record(record)
+    if not prompt_media and (record.get("images") or record.get("videos")):
+        raise RecordError("this model judges the candidates' own media; the record may not hold "
+                          "'images' or 'videos' of its own")
+    out = []
+    for i, cand in enumerate(record["candidates"]):
+        where = f"candidate {i}"
+        held = [k for k in ("images", "videos") if cand.get(k)]
+        if cand.get("text") is not None and not texts:
+            raise RecordError(f"{where}: this model judges generated {' or '.join(kinds)}, not text")
+        if texts:
+            if held:
+                raise RecordError(f"{where}: this model scores text answers; put the media on the record")
+            continue
+        if len(held) != 1 or held[0] not in kinds or len(cand[held[0]]) != 1:
+            raise RecordError(f"{where}: needs exactly one of {' or '.join(kinds)} (one file)")
+        kind = held[0]
+        path = cand[kind][0]
+        if not isinstance(path, str):
+            raise RecordError(f"{where}: {kind} must be a list of paths")
+        try:
+            out.append((kind, media_file(path, media_root, kind[:-1])))
+        except MediaError as exc:
+            raise RecordError(f"{where}: {exc}") from None
+    if len({k for k, _ in out}) > 1:
+        raise RecordError("candidates mix images and videos; judge one kind at a time")
+    return out
+
+
+def score_records(records: list, prepare: Callable[[dict], list], run: Callable[[list], list],
+                  finish: Callable[[dict, list], dict], batch_size: int) -> list[dict]:
+    """The chunk loop: per record `prepare` (RecordError -> its error line), all prepared items in
+    batches through `run` (a failing batch is rerun item by item, so one bad item costs only its
+    record), then `finish(record, outputs)` -> the record's output dict (without its id)."""
+    outputs: list[dict | None] = [None] * len(records)
+    plans: list[tuple[int, list]] = []
+    for i, rec in enumerate(records):
+        rid = rec.get("id") if isinstance(rec, dict) else None
+        try:
+            plans.append((i, prepare(rec)))
+        except RecordError as exc:
+            outputs[i] = {"id": rid, "error": str(exc)}
+    flat = [item for _, items in plans for item in items]
+    results: list[Any] = []
+    for start in range(0, len(flat), batch_size):
+        results.extend(_run_isolated(run, flat[start:start + batch_size]))
+    cursor = 0
+    for i, items in plans:
+        outs = results[cursor:cursor + len(items)]
+        cursor += len(items)
+        rid = records[i].get("id")
+        failed = [j for j, o in enumerate(outs) if isinstance(o, Exception)]
+        if failed:
+            exc = outs[failed[0]]
+            outputs[i] = {"id": rid, "error": str(exc) if isinstance(exc, RecordError)
+                          else f"item {failed[0]}: {exc}"}
+        else:
+            try:
+                outputs[i] = {"id": rid, **finish(records[i], outs)}
+            except RecordError as exc:
+                outputs[i] = {"id": rid, "error": str(exc)}
+    return outputs
+
+
+def _run_isolated(run, items: list) -> list:
+    try:
+        outs = run(items)
+    except RecordError as exc:
+        if len(items) == 1:
+            return [exc]
+    except Exception as exc:  # noqa: BLE001 - a model failure is reported per item below
+        if len(items) == 1:
+            return [RuntimeError(f"model failed: {type(exc).__name__}: {exc}")]
+    else:
+        return outs
+    return [out for item in items for out in _run_isolated(run, [item])]

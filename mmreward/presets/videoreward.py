@@ -1,0 +1,280 @@
+"""VideoReward (KwaiVGI/VideoAlign): a Qwen2-VL-2B read at three special tokens by a linear head.
+
+`mmreward.load(DIR)` recognises the release (or its `mmreward convert`ed form) and reproduces
+the official `VideoVLMRewardInference.reward()` (inference.py):
+- one user turn per video: the video, then `build_prompt(prompt, "detailed_special")`
+  (mmreward.presets.videoalign), rendered by the base model's chat template with the
+  generation prompt; right padding (train_reward.py: padding_side="right");
+- frames sampled and resized by VideoAlign's own vision_process.py rules (videoalign.read_frames),
+  given to the processor as they are (4.45's processor did not resize them again);
+- the backbone called as the official `Qwen2VLRewardModelBT.forward` calls it (trainer.py): token
+  embeddings with the vision features scattered in, then the decoder with NO position ids, so
+  transformers numbers the tokens 0..L-1 in all three M-RoPE sections (the vision tokens get no
+  2-D positions);
+- `rm_head`, a bias-free Linear(hidden, output_dim) in the backbone's dtype, on every position;
+  the rows at the three special tokens are kept (output_dim 3: head i at token i, the diagonal);
+- rewards {VQ, MQ, TA} normalised `(r - mean) / std` with model_config.json's inference_config
+  (`normalize=False`: the raw head outputs), Overall = VQ + MQ + TA.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from mmreward.errors import ConfigError, MediaError, RecordError
+from mmreward.presets import videoalign
+from mmreward.presets.common import candidate_media, check_mode, preferred, score_records, take_options
+from mmreward.presets.videoreward_checkpoint import (CONVERTED_CONFIG, HEAD_FILE, is_converted_dir,
+                                                     is_release_dir, load_release_state, read_model_config,
+                                                     resolve_base)
+from mmreward.scoring.base import BaseRewardModel
+
+OPTIONS = ("normalize", "checkpoint_step", "base", "video_frames", "video_max_pixels", "max_pixels")
+
+
+class VideoRewardModel(BaseRewardModel):
+    kind = "scalar"
+
+    def __init__(self, backbone, processor, head: nn.Module, settings: dict, path: str,
+                 normalize: bool = True, nframes: float | None = None, max_pixels: int | None = None):
+        self.backbone, self.processor, self.head = backbone, processor, head
+        self.settings, self.name = settings, str(path)
+        self.data = videoalign.DataConfig.from_dict(settings["data_config"])
+        self.inference_config = settings.get("inference_config")
+        self.normalize = normalize
+        # inference.py prepare_batch: num_frames (when set) wins over fps; reward(num_frames=,
+        # max_pixels=) override the data config
+        self.nframes = nframes if nframes is not None else self.data.num_frames
+        self.fps = self.data.fps
+        self.max_pixels = max_pixels or self.data.max_frame_pixels
+        tokens = settings["special_tokens"]
+        self.special_ids = processor.tokenizer.convert_tokens_to_ids(list(tokens))
+        self.device = backbone.device
+
+    @property
+    def info(self) -> dict:
+        return {**super().info, "dimensions": list(videoalign.DIMENSIONS), "family": "videoreward",
+                "normalized": bool(self.normalize and self.inference_config)}
+
+    # ------------------------------------------------------------------ inputs
+    def read_video(self, path) -> videoalign.Frames:
+        try:
+            return videoalign.read_frames(str(path), self.max_pixels, self.fps, self.nframes,
+                                          self.data.sample_type)
+        except ConfigError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - decord's errors for unreadable files
+            raise MediaError(f"video '{Path(path).name}' cannot be read ({type(exc).__name__}: {exc})") from None
+
+    def text(self, prompt: str) -> str:
+        """The rendered chat text of one video + prompt (inference.py prepare_batch)."""
+        messages = [{"role": "user", "content": [
+            {"type": "video"},
+            {"type": "text", "text": videoalign.build_prompt(prompt, self.data.prompt_template_type)}]}]
+        return self.processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def batch(self, items: list[tuple[str, videoalign.Frames]]):
+        """Processor inputs: padded ids and the frames' pixel values, not resized again."""
+        return self.processor(text=[self.text(p) for p, _ in items], videos=[f.video for _, f in items],
+                              padding=True, return_tensors="pt", do_resize=False,
+                              cap_pixels_per_frame=False).to(self.device)
+
+    # ------------------------------------------------------------------ model
+    @torch.inference_mode()
+    def raw_rewards(self, batch) -> torch.Tensor:
+        """[B, 3] head outputs at the VQ, MQ, TA tokens (trainer.py Qwen2VLRewardModelBT.forward)."""
+        inner = self.backbone.model
+        ids = batch["input_ids"]
+        embeds = inner.get_input_embeddings()(ids)
+        if batch.get("pixel_values_videos") is not None:
+            feats = inner.get_video_features(batch["pixel_values_videos"], batch["video_grid_thw"],
+                                             return_dict=True).pooler_output
+            feats = torch.cat(list(feats)).to(embeds.device, embeds.dtype)
+            mask = (ids == self.backbone.config.video_token_id).unsqueeze(-1).expand_as(embeds)
+            embeds = embeds.masked_scatter(mask, feats)
+        hidden = inner.language_model(inputs_embeds=embeds, attention_mask=batch["attention_mask"],
+                                      use_cache=False).last_hidden_state
+        logits = self.head(hidden)  # [B, L, output_dim]
+        special = torch.isin(ids, torch.tensor(self.special_ids, device=ids.device))
+        counts = special.sum(dim=1)
+        if (counts != len(self.special_ids)).any():
+            raise RecordError(f"the prompt must hold each reward token once; found {counts.tolist()} of "
+                              f"{len(self.special_ids)} (does the prompt text contain one?)")
+        pooled = logits[special].view(ids.shape[0], len(self.special_ids), -1)
+        if pooled.shape[-1] == len(self.special_ids):
+            pooled = pooled.diagonal(dim1=1, dim2=2)
+        return pooled.reshape(ids.shape[0], -1).float()
+
+    def rewards(self, raw: list[float]) -> dict[str, float]:
+        values = dict(zip(videoalign.DIMENSIONS, raw))
+        if self.normalize:
+            values = videoalign.normalize(values, self.inference_config)
+        return {**values, "Overall": videoalign.overall(values)}
+
+    # ------------------------------------------------------------------ scoring
+    def score_chunk(self, records: list, media_root=None, batch_size: int = 8) -> list[dict]:
+        def prepare(record):
+            files = candidate_media(record, media_root, ("videos",))
+            frames = []
+            for i, (_, path) in enumerate(files):
+                try:
+                    frames.append((record["prompt"], self.read_video(path)))
+                except MediaError as exc:
+                    raise RecordError(f"candidate {i}: {exc}") from None
+            return frames
+
+        def run(items):
+            raw = self.raw_rewards(self.batch(items))
+            return [self.rewards(row) for row in raw.tolist()]
+
+        def finish(record, outs):
+            overall = [o["Overall"] for o in outs]
+            return {"rewards": overall, "preferred": preferred(overall),
+                    "dimensions": {d: [o[d] for o in outs] for d in videoalign.DIMENSIONS}}
+
+        return score_records(records, prepare, run, finish, batch_size)
+
+    def save_pretrained(self, directory) -> None:
+        """The converted mmreward checkpoint: the merged backbone and its processor (reward tokens
+        added) as an ordinary transformers directory, `rm_head.safetensors` and
+        `videoreward_config.json` (the official configs this loader reads)."""
+        from safetensors.torch import save_file
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.backbone.save_pretrained(directory)
+        self.processor.save_pretrained(directory)
+        save_file({"weight": self.head.weight.detach().contiguous().cpu()}, str(directory / HEAD_FILE))
+        (directory / CONVERTED_CONFIG).write_text(json.dumps(self.settings, indent=2) + "\n")
+
+
+# ---------------------------------------------------------------------- loading
+
+
+def detect(path: Path) -> bool:
+    return is_release_dir(path) or is_converted_dir(path)
+
+
+def _processor(base: str):
+    """train_reward.py create_model_and_processor: the base model's processor, right padding, the
+    three reward tokens added as additional special tokens (ids after the base vocabulary)."""
+    from transformers import AutoProcessor
+
+    try:
+        processor = AutoProcessor.from_pretrained(base)
+    except OSError as exc:
+        raise ConfigError(f"VideoReward base {base!r}: cannot load its processor ({exc}); "
+                          "pass base=DIR (a local Qwen2-VL-2B-Instruct)") from None
+    processor.tokenizer.padding_side = "right"
+    processor.tokenizer.add_special_tokens({"additional_special_tokens": list(videoalign.SPECIAL_TOKENS)})
+    return processor
+
+
+def _backbone_from_release(base: str, backbone_state: dict, vocab: int, dtype, device,
+                           attn_implementation: str | None = None):
+    """The base config's Qwen2-VL, its embeddings resized to the tokenizer (train_reward.py), every
+    weight from model.pth (built without initialising weights, then assigned)."""
+    from accelerate import init_empty_weights
+    from transformers import AutoConfig, Qwen2VLForConditionalGeneration
+
+    try:
+        config = AutoConfig.from_pretrained(base)
+    except OSError as exc:
+        raise ConfigError(f"VideoReward base {base!r}: cannot load its config ({exc}); pass base=DIR") from None
+    if config.model_type != "qwen2_vl":
+        raise ConfigError(f"VideoReward base {base!r} is {config.model_type!r}, not qwen2_vl")
+    with init_empty_weights(include_buffers=False):
+        model = Qwen2VLForConditionalGeneration(config)
+    rows = backbone_state["model.language_model.embed_tokens.weight"].shape[0]
+    if rows != vocab:
+        raise ConfigError(f"model.pth's embedding has {rows} rows, the tokenizer (base + 3 reward tokens) "
+                          f"{vocab}: the base does not match the checkpoint")
+    model.resize_token_embeddings(rows, mean_resizing=False)
+    state = {k: v.to(dtype) for k, v in backbone_state.items()}
+    missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
+    tied = {"lm_head.weight"} if getattr(model.config, "tie_word_embeddings", False) else set()
+    if set(missing) - tied or unexpected:
+        raise ConfigError(f"model.pth does not fit the base's Qwen2-VL: missing {sorted(missing)[:5]}, "
+                          f"unexpected {sorted(unexpected)[:5]}")
+    if tied:
+        model.tie_weights()
+    if attn_implementation:
+        model.set_attn_implementation(attn_implementation)
+    return model.to(device).eval()
+
+
+def load(name_or_path, mode=None, **options) -> VideoRewardModel:
+    """A VideoReward release directory (or its converted form) -> VideoRewardModel.
+
+    Options: normalize (default True), checkpoint_step (default: the latest), base (the base
+    model's directory, default model_config's model_name_or_path), video_frames / video_max_pixels
+    (the official reward()'s num_frames / max_pixels overrides), dtype, device, attn_implementation.
+    """
+    from mmreward.models.backbone import default_device, resolve_dtype
+
+    check_mode("VideoReward", mode, "scalar")
+    opts = take_options("VideoReward", options, OPTIONS)
+    path = Path(os.path.expanduser(str(name_or_path)))
+    device = default_device(opts.get("device"))
+    dtype = resolve_dtype(opts.get("dtype"), device)
+    if is_converted_dir(path):
+        backbone, processor, head, settings = _load_converted(path, dtype, device, opts)
+    else:
+        backbone, processor, head, settings = _load_release(path, dtype, device, opts)
+    return VideoRewardModel(backbone, processor, head, settings, str(path),
+                            normalize=opts.get("normalize", True), nframes=opts.get("video_frames"),
+                            max_pixels=opts.get("video_max_pixels") or opts.get("max_pixels"))
+
+
+def _settings(cfg: dict) -> dict:
+    model_cfg = cfg["model_config"]
+    if not model_cfg.get("use_special_tokens") or model_cfg.get("reward_token", "special") != "special":
+        raise ConfigError("VideoReward checkpoint does not read the special reward tokens "
+                          "(model_config.use_special_tokens); only the released layout is supported")
+    output_dim = int(model_cfg.get("output_dim", 1))
+    if output_dim not in (1, len(videoalign.DIMENSIONS)):
+        raise ConfigError(f"VideoReward output_dim {output_dim}: expected 1 or 3")
+    data = {k: v for k, v in cfg["data_config"].items() if k not in ("meta_data", "data_dir")}
+    return {"data_config": data, "inference_config": cfg.get("inference_config"),
+            "output_dim": output_dim, "special_tokens": list(videoalign.SPECIAL_TOKENS),
+            "source": "KwaiVGI/VideoAlign"}
+
+
+def _head(weight: torch.Tensor, dtype, device) -> nn.Linear:
+    head = nn.Linear(weight.shape[1], weight.shape[0], bias=False)
+    head.weight.data = weight.to(dtype)
+    return head.to(device).eval()
+
+
+def _load_release(path: Path, dtype, device, opts: dict):
+    cfg = read_model_config(path)
+    settings = _settings(cfg)
+    base = resolve_base(path, cfg["model_config"].get("model_name_or_path") or "", opts.get("base"))
+    processor = _processor(base)
+    backbone_state, head_state = load_release_state(path, opts.get("checkpoint_step"), cfg["peft_lora_config"])
+    backbone = _backbone_from_release(base, backbone_state, len(processor.tokenizer), dtype, device,
+                                      opts.get("attn_implementation"))
+    if head_state["weight"].shape[0] != settings["output_dim"]:
+        raise ConfigError(f"rm_head has {head_state['weight'].shape[0]} outputs, model_config says "
+                          f"{settings['output_dim']}")
+    return backbone, processor, _head(head_state["weight"], dtype, device), settings
+
+
+def _load_converted(path: Path, dtype, device, opts: dict):
+    from safetensors.torch import load_file
+    from transformers import AutoProcessor, Qwen2VLForConditionalGeneration
+
+    for key in ("checkpoint_step", "base"):
+        if key in opts:
+            raise ConfigError(f"{path} is a converted VideoReward checkpoint; {key} applies to the release only")
+    settings = json.loads((path / CONVERTED_CONFIG).read_text())
+    processor = AutoProcessor.from_pretrained(str(path))
+    processor.tokenizer.padding_side = "right"
+    kwargs = {"attn_implementation": opts["attn_implementation"]} if opts.get("attn_implementation") else {}
+    backbone = Qwen2VLForConditionalGeneration.from_pretrained(str(path), dtype=dtype, **kwargs).to(device).eval()
+    head = _head(load_file(str(path / HEAD_FILE))["weight"], dtype, device)
+    return backbone, processor, head, settings
