@@ -56,8 +56,14 @@ def fmt(value) -> str:
 
 
 def model_banner(rm, name: str) -> str:
-    dims = ", ".join(rm.config.dimensions) if rm.config.dimensions else "none"
-    text = f"**Model:** `{name}` · **mode:** {rm.mode} · **dimensions:** {dims}"
+    info = rm.info
+    dims = ", ".join(info.get("dimensions") or []) or "none"
+    text = f"**Model:** `{name}` · **mode:** {getattr(rm, 'mode', info.get('kind'))} · **dimensions:** {dims}"
+    if info.get("family"):
+        text += f" · **released model:** {info['family']}"
+    if info.get("untrained_head") and str(name) != "tiny":
+        text += ("  \n⚠️ This checkpoint has **no trained reward head**: its scalar scores come from a "
+                 "freshly initialised head and mean nothing.")
     if str(name) == "tiny":
         text += ("  \n⚠️ This is the offline **tiny** model with **random weights: its scores are noise**. "
                  "It shows the plumbing only; start the app with `--model DIR_OR_HUB_ID` for a real judge.")
@@ -65,7 +71,7 @@ def model_banner(rm, name: str) -> str:
 
 
 def p_yes_note(rm) -> str:
-    if rm.mode != "generative":
+    if getattr(rm, "mode", None) != "generative":  # released judges have no P(yes)
         return ""
     c = rm.config
     if c.form == "pointwise":
@@ -96,6 +102,11 @@ def result_markdown(result: dict, rm, kind: str) -> str:
         asked = ["candidate A", "candidate B"] if rm.config.form == "pointwise" else ["A vs B", "B vs A"]
         for label, text in zip(asked, result["rationales"]):
             lines.append(f"\n**Rationale ({label}):** {_esc(text) or '(empty)'}")
+    for i, text in enumerate(result.get("judge_text") or []):  # a released judge's own answer
+        parsed = (result.get("verdict_parsed") or [True] * (i + 1))[i]
+        label = "Judge's answer" if len(result["judge_text"]) == 1 else f"Judge's answer ({judge.SIDES[i]})"
+        flag = "" if parsed else " (no verdict found in it: the official rule's default applies)"
+        lines.append(f"\n**{label}{flag}:**\n<pre style='white-space: pre-wrap'>{html.escape(text[:4000])}</pre>")
     return "\n".join(lines)
 
 
@@ -123,7 +134,7 @@ def build_app(rm, model_name: str = "tiny", data: Path | None = None, concurrenc
     """The two-tab page around a loaded reward model (queued; `concurrency` requests at a time).
     `agent_config`: the frame-selection agent's AgentConfig (default: the agent's defaults)."""
     data = data if data is not None else judge.shared_data_dir(REPO)
-    with_agent = judge.agent_available()
+    with_agent = judge.agent_available() and hasattr(rm, "module")  # the agent drives a Qwen-VL policy
 
     def score_images(image_a, image_b, prompt, criteria):
         result = judge.judge_pair(rm, "images", [image_a, image_b], prompt, criteria)

@@ -37,14 +37,27 @@ class RewardModel(BaseRewardModel):
         return self.config.mode
 
     @property
+    def untrained_head(self) -> bool:
+        """True when scalar scores come from a freshly initialised head (a plain VLM checkpoint)."""
+        return self.config.mode == "scalar" and bool(getattr(self.module, "untrained_head", False))
+
+    @property
     def info(self) -> dict:
-        return {**super().info, "dimensions": list(self.config.dimensions)}
+        info = {**super().info, "dimensions": list(self.config.dimensions)}
+        if self.untrained_head:
+            info["untrained_head"] = True
+        return info
 
     def media_options(self, media_root=None) -> MediaOptions:
         return replace(self.media, media_root=media_root)
 
     def score_chunk(self, records: list, media_root=None, batch_size: int = 8) -> list[dict]:
-        return self.scorer.score_chunk(records, self.media_options(media_root), batch_size)
+        outs = self.scorer.score_chunk(records, self.media_options(media_root), batch_size)
+        if self.untrained_head:  # every result says so: nobody may take these for a reward model's
+            for out in outs:
+                if "error" not in out:
+                    out["untrained_head"] = True
+        return outs
 
     def save_pretrained(self, directory: str | os.PathLike) -> None:
         Path(directory).mkdir(parents=True, exist_ok=True)
@@ -54,8 +67,7 @@ class RewardModel(BaseRewardModel):
 def build_module(backbone, processor, config: RewardConfig, path: str | None = None):
     if config.mode == "scalar":
         module = ScalarRewardModel(backbone, config)
-        if path is not None:
-            module.load_head(path)
+        module.untrained_head = not (path is not None and module.load_head(path))
         return module
     return YesTokenRewardModel(backbone, *answer_token_ids(processor.tokenizer), config=config)
 
@@ -89,7 +101,8 @@ def load_qwen_vl(name_or_path: str | os.PathLike = "tiny", mode: str | None = No
     """A Qwen-VL reward model from `tiny`, a local checkpoint directory or a hub id.
 
     `mode` defaults to the checkpoint's reward_config.json, else "scalar". A plain
-    VLM checkpoint gets a freshly initialised head in scalar mode (with a warning).
+    VLM checkpoint gets a freshly initialised head in scalar mode: a warning says its scores are
+    untrained, `info["untrained_head"]` is True and every output carries `"untrained_head": true`.
     """
     pixels = dict(min_pixels=min_pixels, max_pixels=max_pixels, video_min_pixels=video_min_pixels,
                   video_max_pixels=video_max_pixels)
@@ -106,7 +119,10 @@ def load_qwen_vl(name_or_path: str | os.PathLike = "tiny", mode: str | None = No
         config.video_frames = video_frames
     for key, value in config_overrides.items():
         if not hasattr(config, key):
-            raise TypeError(f"load() got an unexpected option {key!r}")
+            from mmreward.errors import ConfigError
+
+            raise ConfigError(f"option {key!r} does not apply to a Qwen-VL reward model (released models' "
+                              "options work with their presets: see `mmreward models`)")
         setattr(config, key, value)
     config.__post_init__()
     module = build_module(backbone, processor, config, path)

@@ -25,6 +25,8 @@ COMMANDS = {
     "eval": ("mmreward.commands.eval", "benchmark metrics and runs (VL-RewardBench, VideoGen-RewardBench, ...)"),
     "agent": ("mmreward.commands.agent", "run the thinking-with-image video judge on one pair of videos"),
     "clip-reward": ("mmreward.commands.clip_reward", "CLIP zero-shot reward (VLM-RM) for rendered MuJoCo rollouts"),
+    "models": ("mmreward.commands.models", "list the released reward models mmreward loads (hub id, kind, command)"),
+    "convert": ("mmreward.commands.convert", "write a released checkpoint (VideoReward) as an mmreward checkpoint"),
 }
 
 

@@ -85,7 +85,23 @@ def build_parser(command: Command, prog: str) -> argparse.ArgumentParser:
                         help="YAML or JSON file of this command's options (keys: option names, - or _); "
                              "flags on the command line override it")
     _dashed_first(parser)
+    for kind in command.configs:
+        for name in getattr(kind, "_positional", ()):
+            _make_positional(parser, name)
     return parser
+
+
+def _make_positional(parser: argparse.ArgumentParser, dest: str) -> None:
+    """Replace the `--dest` option HfArgumentParser made with a positional argument of that name."""
+    action = next(a for a in parser._actions if a.dest == dest)
+    for group in parser._action_groups:
+        if action in group._group_actions:
+            group._group_actions.remove(action)
+            container = group
+    parser._actions.remove(action)
+    for opt in action.option_strings:
+        parser._option_string_actions.pop(opt, None)
+    container.add_argument(dest, type=action.type, help=action.help, metavar=dest.upper())
 
 
 def read_config_file(path: str) -> dict:

@@ -65,6 +65,17 @@ class JudgeOptions:
     default_fps: float | None = field(default=None, metadata={
         "help": "frame rate of a video given as frames when neither it nor its record has an 'fps'. "
                 "Default 24"})
+    # released models' own options (mmreward.presets; see `mmreward models`)
+    task: Literal["pair-rank", "point-score"] | None = field(default=None, metadata={
+        "help": "UnifiedReward: pair-rank (2 candidates, one verdict) or point-score (one score each). "
+                "Default: pair-rank for 2 candidates"})
+    media: Literal["image", "video"] | None = field(default=None, metadata={
+        "help": "UnifiedReward: the candidates' media (default: read from the records)"})
+    max_new_tokens: int | None = field(default=None, metadata={
+        "help": "UnifiedReward: generation limit (default: the official script's, 512 to 4096)"})
+    normalize: bool | None = field(default=None, metadata={
+        "help": "VideoReward: normalise the head outputs with the release's inference_config "
+                "(default true; false gives the raw outputs)"})
 
     def load_kwargs(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}

@@ -47,8 +47,10 @@ class ScalarRewardModel(BackboneRewardModule):
         """Load the head from `directory`; False (with a warning) when it has none."""
         path = Path(directory) / HEAD_WEIGHTS_NAME
         if not path.is_file():
-            log.warning("%s has no reward head (%s): using a freshly initialised head", directory,
-                        HEAD_WEIGHTS_NAME)
+            log.warning("%s has no reward head (%s): its scalar scores come from a freshly initialised, "
+                        "UNTRAINED head and mean nothing until the head is trained (outputs carry "
+                        "\"untrained_head\": true). For a released reward model see `mmreward models`.",
+                        directory, HEAD_WEIGHTS_NAME)
             return False
         self.heads.load_state_dict(load_file(str(path), device=str(self.device)))
         return True

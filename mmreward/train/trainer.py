@@ -47,6 +47,7 @@ def fit(cfg: SupervisedConfig, rm, collator, loss_fn: Callable) -> int:
         loss_fn=loss_fn,
     )
     trainer.train(resume_from_checkpoint=last_checkpoint(cfg.out) if cfg.resume else None)
+    rm.module.untrained_head = False  # its head is trained now (mmreward.api.RewardModel.untrained_head)
     trainer.save_model(cfg.out)
     if not trainer.is_world_process_zero():
         return 0

@@ -6,15 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from official_layouts import build_skywork, build_videoreward_release
-
-SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
-VIDEOS = (SHARED / "videos" / "videoalign-examples").resolve()
-IMAGES = (SHARED / "images").resolve()
-# the two small clips (384 px high): 60 frames at 16 fps and 144 frames at 24 fps
-SMALL_CLIPS = ("example_3_B.mp4", "example_2_A.mp4")
-
-needs_data = pytest.mark.skipif(not VIDEOS.is_dir(), reason=f"shared data absent ({VIDEOS})")
+from official_layouts import SMALL_CLIPS, VIDEOS, build_skywork, build_videoreward_release
 
 
 @pytest.fixture(scope="session")

@@ -15,13 +15,27 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import pytest
 import torch
 from torch import nn
 
 from mmreward.models.tiny import build_family_model
 
+SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
+VIDEOS = (SHARED / "videos" / "videoalign-examples").resolve()
+IMAGES = (SHARED / "images").resolve()
+# the two small real clips (384 px high): 60 frames at 16 fps and 144 frames at 24 fps
+SMALL_CLIPS = ("example_3_B.mp4", "example_2_A.mp4")
+
+
+needs_data = pytest.mark.skipif(not VIDEOS.is_dir(), reason=f"shared data absent ({VIDEOS})")
+
+
 REWARD_TOKENS = ["<|VQ_reward|>", "<|MQ_reward|>", "<|TA_reward|>"]  # train_reward.py
 LORA_EXCLUDE = ["lm_head", "rm_head", "embed_tokens", "visual"]
+CLIP_MEAN = np.array([0.48145466, 0.4578275, 0.40821073], dtype=np.float32)[:, None, None]
+CLIP_STD = np.array([0.26862954, 0.26130258, 0.27577711], dtype=np.float32)[:, None, None]
 INFERENCE_CONFIG = {"VQ_mean": 0.31, "VQ_std": 1.7, "MQ_mean": -0.42, "MQ_std": 0.8,
                     "TA_mean": 0.05, "TA_std": 2.5}
 
@@ -99,16 +113,37 @@ def build_videoreward_release(root: Path, output_dim: int = 1, seed: int = 0, lo
 
 
 def build_skywork(root: Path, seed: int = 0) -> dict:
-    """A Qwen2.5-VL checkpoint + value_head.safetensors as Skywork-VL-Reward ships it (the trl
-    ValueHead's `v_head.summary` Linear(hidden, 1), bf16 on disk)."""
-    from safetensors.torch import save_file
+    """A Qwen2.5-VL checkpoint (a copy of the tiny one) + value_head.safetensors as
+    Skywork-VL-Reward ships it (the trl ValueHead's `v_head.summary` Linear(hidden, 1), bf16)."""
+    import shutil
 
-    model, processor = build_family_model("qwen2_5_vl", seed)
-    model.save_pretrained(root)
-    processor.save_pretrained(root)
+    from safetensors.torch import save_file
+    from transformers import AutoProcessor, Qwen2_5_VLForConditionalGeneration
+
+    from mmreward.models.tiny import tiny_path
+
+    shutil.copytree(tiny_path(), root, dirs_exist_ok=True)
+    model = Qwen2_5_VLForConditionalGeneration.from_pretrained(root).eval()
+    processor = AutoProcessor.from_pretrained(root)
     hidden = model.config.text_config.hidden_size
     torch.manual_seed(seed + 1)
     head = {"v_head.summary.weight": (torch.randn(1, hidden) * 0.3).to(torch.bfloat16),
             "v_head.summary.bias": torch.tensor([0.25], dtype=torch.bfloat16)}
     save_file(head, str(root / "value_head.safetensors"))
     return {"dir": root, "model": model, "processor": processor, "head": head}
+
+
+def official_pixels(frames, mean=CLIP_MEAN, std=CLIP_STD, patch: int = 14) -> tuple[torch.Tensor, list[int]]:
+    """transformers 4.4x-4.5x Qwen2VLImageProcessor on frames (T, C, H, W) with values 0..255 (a PIL
+    image as one frame): rescale 1/255, normalise, a single image repeated to the 2-frame temporal
+    patch, then 2-frame x patch-px patches in 2x2 merge order."""
+    if not isinstance(frames, torch.Tensor):  # a PIL image
+        frames = torch.from_numpy(np.array(frames.convert("RGB"))).permute(2, 0, 1)[None]
+    x = frames.numpy().astype(np.float32) * np.float32(1 / 255)
+    x = ((x - mean) / std).astype(np.float32)
+    if x.shape[0] == 1:
+        x = np.tile(x, (2, 1, 1, 1))
+    t, c, h, w = x.shape
+    gt, gh, gw = t // 2, h // patch, w // patch
+    x = x.reshape(gt, 2, c, gh // 2, 2, patch, gw // 2, 2, patch).transpose(0, 3, 6, 4, 7, 2, 1, 5, 8)
+    return torch.from_numpy(x.reshape(gt * gh * gw, c * 2 * patch * patch).copy()), [gt, gh, gw]

@@ -15,9 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import SMALL_CLIPS, VIDEOS, needs_data
 from mmreward.presets import videoalign
-from official_layouts import INFERENCE_CONFIG, REWARD_TOKENS
+from official_layouts import INFERENCE_CONFIG, REWARD_TOKENS, SMALL_CLIPS, VIDEOS, needs_data, official_pixels
 
 pytestmark = needs_data
 
@@ -27,8 +26,6 @@ PROMPT = "A first-person view of an astronaut running across the surface of the 
 # repository's (10756 characters)
 OFFICIAL_TEMPLATE_LEN = 3997
 OFFICIAL_TEMPLATE_SHA256 = "fdb6309bac618dd0c8b1b589d3a0970a974f7856eecbb355a190b2dce54af700"
-CLIP_MEAN = np.array([0.48145466, 0.4578275, 0.40821073], dtype=np.float32)[:, None, None]
-CLIP_STD = np.array([0.26862954, 0.26130258, 0.27577711], dtype=np.float32)[:, None, None]
 
 
 def official_frame_count(total: int, fps: float) -> int:
@@ -45,17 +42,6 @@ def official_text(frames: torch.Tensor) -> str:
     prompt = videoalign.DETAILED_PROMPT_WITH_SPECIAL_TOKEN.format(text_prompt=PROMPT)
     return ("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
             f"<|vision_start|>{pads}<|vision_end|>{prompt}<|im_end|>\n<|im_start|>assistant\n")
-
-
-def official_pixels(frames: torch.Tensor) -> tuple[torch.Tensor, list[int]]:
-    """transformers 4.45 Qwen2VLImageProcessor on a video: rescale 1/255, CLIP normalise,
-    2-frame x 14 px patches in 2x2 merge order."""
-    x = frames.numpy().astype(np.float32) * np.float32(1 / 255)
-    x = ((x - CLIP_MEAN) / CLIP_STD).astype(np.float32)
-    t, c, h, w = x.shape
-    gt, gh, gw = t // 2, h // 14, w // 14
-    x = x.reshape(gt, 2, c, gh // 2, 2, 14, gw // 2, 2, 14).transpose(0, 3, 6, 4, 7, 2, 1, 5, 8)
-    return torch.from_numpy(x.reshape(gt * gh * gw, c * 2 * 14 * 14).copy()), [gt, gh, gw]
 
 
 @torch.inference_mode()

@@ -1,0 +1,126 @@
+"""Skywork-VL-Reward (Skywork/Skywork-VL-Reward-7B): a Qwen2.5-VL-7B with a value head.
+
+`mmreward.load(DIR)` recognises `value_head.safetensors` (`v_head.summary.weight` [1, hidden],
+`v_head.summary.bias` [1]) beside an ordinary Qwen-VL checkpoint and scores as the model card's
+example does (huggingface.co/Skywork/Skywork-VL-Reward-7B, README "Quick start"):
+- messages: a user turn holding the record's image(s) (and videos) then the question, an
+  assistant turn holding the candidate's text; `apply_chat_template(..., add_generation_prompt=
+  False)`; media through qwen-vl-utils' `process_vision_info` (mmreward.presets.qwen_media);
+- the model called as trl's `AutoModelForCausalLMWithValueHead` calls it (its own M-RoPE
+  positions), the value head on the last hidden state (after the final norm): trl's ValueHead
+  is created in float32 and casts the hidden state to its dtype;
+- the reward is the value at the last non-padding token (`attention_mask.sum(-1) - 1`, right
+  padding).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from mmreward.errors import ConfigError, MediaError, RecordError
+from mmreward.presets import qwen_media
+from mmreward.presets.common import check_mode, media_file, preferred, score_records, take_options
+from mmreward.scoring.base import BaseRewardModel
+from mmreward.scoring.records import check_record
+from vision.images import DEFAULT_MAX_IMAGE_PIXELS, ImageError
+
+VALUE_HEAD = "value_head.safetensors"
+HEAD_KEYS = ("v_head.summary.weight", "v_head.summary.bias")
+OPTIONS = ("min_pixels", "max_pixels", "video_frames", "video_max_pixels", "max_image_pixels")
+
+
+def detect(path: Path) -> bool:
+    if not (path / VALUE_HEAD).is_file() or not (path / "config.json").is_file():
+        return False
+    from safetensors import safe_open
+
+    with safe_open(str(path / VALUE_HEAD), framework="pt") as f:
+        return set(HEAD_KEYS) <= set(f.keys())
+
+
+class SkyworkVLReward(BaseRewardModel):
+    kind = "scalar"
+
+    def __init__(self, backbone, processor, head: nn.Linear, path: str, media: dict):
+        self.backbone, self.processor, self.head, self.name = backbone, processor, head, str(path)
+        self.media = media
+
+    @property
+    def info(self) -> dict:
+        return {**super().info, "family": "skywork-vl-reward"}
+
+    def messages(self, record: dict, answer: str, media_root) -> list[dict]:
+        content = []
+        try:
+            for path in record.get("images") or []:
+                content.append(qwen_media.image_entry(media_file(path, media_root, "image"),
+                                                      self.media.get("max_image_pixels", DEFAULT_MAX_IMAGE_PIXELS),
+                                                      self.media.get("min_pixels"), self.media.get("max_pixels")))
+            for path in record.get("videos") or []:
+                content.append(qwen_media.video_entry(media_file(path, media_root, "video"),
+                                                      self.media.get("video_frames"),
+                                                      self.media.get("video_max_pixels")))
+        except ImageError as exc:
+            raise RecordError(f"record: {exc}") from None
+        except MediaError as exc:
+            raise RecordError(f"record: {exc}") from None
+        content.append({"type": "text", "text": record["prompt"]})
+        return [{"role": "user", "content": content}, {"role": "assistant", "content": answer}]
+
+    @torch.inference_mode()
+    def values(self, conversations: list[list[dict]]) -> list[float]:
+        texts = [self.processor.apply_chat_template(qwen_media.strip_media(m), tokenize=False,
+                                                    add_generation_prompt=False) for m in conversations]
+        media = qwen_media.processor_inputs(self.processor, [m for conv in conversations for m in conv])
+        batch = self.processor(text=texts, padding=True, return_tensors="pt", **media).to(self.backbone.device)
+        hidden = self.backbone.model(**batch, use_cache=False).last_hidden_state
+        last = batch["attention_mask"].sum(dim=-1) - 1
+        picked = hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+        return self.head(picked.to(self.head.weight.dtype)).squeeze(-1).tolist()
+
+    def score_chunk(self, records: list, media_root=None, batch_size: int = 8) -> list[dict]:
+        def prepare(record):
+            check_record(record)
+            convs = []
+            for i, cand in enumerate(record["candidates"]):
+                if cand.get("images") or cand.get("videos") or cand.get("text") is None:
+                    raise RecordError(f"candidate {i}: Skywork-VL-Reward scores text answers; the media "
+                                      "belong on the record")
+                convs.append(self.messages(record, cand["text"], media_root))
+            return convs
+
+        def run(convs):
+            return self.values(convs)
+
+        def finish(record, outs):
+            return {"rewards": outs, "preferred": preferred(outs)}
+
+        return score_records(records, prepare, run, finish, batch_size)
+
+
+def load(name_or_path, mode=None, **options) -> SkyworkVLReward:
+    """A Qwen-VL checkpoint directory with value_head.safetensors -> SkyworkVLReward.
+
+    Options: min_pixels / max_pixels (qwen-vl-utils' per-image bounds; the card's defaults are
+    4-16384 visual tokens), video_frames / video_max_pixels, max_image_pixels, dtype, device,
+    attn_implementation."""
+    from safetensors.torch import load_file
+
+    from mmreward.models.backbone import BackboneOptions, load_backbone
+
+    check_mode("Skywork-VL-Reward", mode, "scalar")
+    opts = take_options("Skywork-VL-Reward", options, OPTIONS)
+    backbone, processor, path = load_backbone(name_or_path, BackboneOptions(
+        dtype=opts.get("dtype"), device=opts.get("device"), attn_implementation=opts.get("attn_implementation")))
+    weights = load_file(str(Path(path) / VALUE_HEAD))
+    weight, bias = (weights[k] for k in HEAD_KEYS)
+    hidden = backbone.config.get_text_config().hidden_size
+    if tuple(weight.shape) != (1, hidden) or tuple(bias.shape) != (1,):
+        raise ConfigError(f"{path}/{VALUE_HEAD}: v_head.summary is {tuple(weight.shape)} + {tuple(bias.shape)}, "
+                          f"expected (1, {hidden}) + (1,)")
+    head = nn.Linear(hidden, 1)  # float32, as trl's ValueHead
+    head.load_state_dict({"weight": weight.float(), "bias": bias.float()})
+    return SkyworkVLReward(backbone, processor, head.to(backbone.device).eval(), path,
+                           {k: opts[k] for k in OPTIONS if k in opts})

@@ -1,0 +1,282 @@
+"""UnifiedReward 1.0 / 2.0 / Think (CodeGoat24/UnifiedReward): generative judges on Qwen2.5-VL or
+Qwen3-VL, asked their own prompts and read by their own parsing rules.
+
+These checkpoints are plain VLMs, so the behaviour is a named preset:
+`mmreward.load(DIR_OR_HUB_ID, preset="unifiedreward" | "unifiedreward-think", task=..., media=...)`
+(the hub ids in `mmreward.registry.PRESET_FOR_HUB_ID` pick it by themselves). Per question it does
+what the official script does (`RECIPES` cites each): the media then the prompt in one user turn,
+the checkpoint's chat template with the generation prompt, media through qwen-vl-utils
+(`qwen_media`; the Qwen3-VL Think scripts instead send JPEG-q95 images to a vLLM server, which
+`jpeg_inputs` reproduces), `model.generate(max_new_tokens=N)` decoded with special tokens skipped,
+one question at a time as the scripts run them. Decoding is greedy (`do_sample=False`; the
+checkpoint's other generation settings, e.g. a repetition penalty, stay as the scripts had them).
+
+Tasks: "pair-rank" (two candidates, one question: rewards [1, 0], [0, 1] or [0.5, 0.5]) and
+"point-score" (one question per candidate: rewards = the parsed scores); the default picks
+pair-rank for two candidates. Outputs add `judge_text` and `verdict_parsed` (one per question);
+text without a verdict gets what the official rule gives it (a tie, a score of 0), flagged false.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from mmreward.errors import ConfigError, RecordError
+from mmreward.presets import qwen_media
+from mmreward.presets import unifiedreward_prompts as P
+from mmreward.presets.common import candidate_media, check_mode, preferred, score_records, take_options
+from mmreward.scoring.base import BaseRewardModel
+from vision.images import DEFAULT_MAX_IMAGE_PIXELS, ImageError, load_image
+
+OPTIONS = ("task", "media", "max_new_tokens", "min_pixels", "max_pixels", "video_frames", "video_max_pixels",
+           "max_image_pixels")
+TASKS = ("pair-rank", "point-score")
+JPEG_FRAMES = 8  # qwen3vl_infer_cot_video_generation.py extract_frames(num_frames=8)
+
+
+# ---------------------------------------------------------------------- parsing rules
+
+def pair_verdict(text: str, noun: str) -> tuple[list[float], bool]:
+    """benchmark_evaluation/Qwen_evaluation/test_qwen_videogen_reward_bench.py: 'Video 1 is better'
+    in the output -> A, elif 'Video 2 is better' -> B, else a tie ('same'); the image scripts
+    (test_qwen_genAI_bench_image.py) look for "Image 1 is better" / "Image 2 is better" /
+    "Both images are equally good" the same way. Only the stated tie counts as parsed."""
+    for phrase, rewards in ((f"{noun} 1 is better", [1.0, 0.0]), (f"{noun} 2 is better", [0.0, 1.0]),
+                            (f"Both {noun.lower()}s are equally good", [0.5, 0.5])):
+        if phrase in text:
+            return rewards, True
+    return [0.5, 0.5], False
+
+
+ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+
+
+def think_verdict(text: str, noun: str) -> tuple[list[float], bool]:
+    """UnifiedReward-Think answers in `<answer>Image 1 is better</answer>` (its prompts demand it);
+    the verdict is read from the last answer block. Without one, the Think benchmark scripts'
+    rule (the phrase anywhere in the output) decides, flagged as not parsed."""
+    blocks = ANSWER.findall(text)
+    if blocks:
+        rewards, found = pair_verdict(blocks[-1], noun)
+        if found:
+            return rewards, True
+    return pair_verdict(text, noun)[0], False
+
+
+def final_score(text: str) -> tuple[float, bool]:
+    """UnifiedReward's point-score rule (its DPO data construction, sift_dpo_data.py point_score):
+    the first integer after the last 'Final Score:', else the first integer of the text, else 0.
+    Parsed only when 'Final Score:' is followed by one."""
+    tail = text.split("Final Score:")[-1].strip()
+    numbers = re.findall(r"\d+", tail)
+    score = int(numbers[0]) if numbers else 0
+    return float(score), "Final Score:" in text and bool(numbers)
+
+
+# ---------------------------------------------------------------------- recipes
+
+@dataclass(frozen=True)
+class Recipe:
+    template: str  # with {prompt}
+    max_new_tokens: int  # the script's generate(max_new_tokens=) / vLLM max_tokens
+    parse: Callable[[str, str], tuple]
+    inputs: str = "qwen-vl-utils"  # or "jpeg": JPEG-q95 images to the processor (the vLLM scripts)
+    source: str = ""
+
+
+def _pair(text, noun):
+    return pair_verdict(text, noun)
+
+
+def _score(text, noun):
+    return final_score(text)
+
+
+def _think(text, noun):
+    return think_verdict(text, noun)
+
+
+#: (variant, task, media) -> Recipe. Variants: "unifiedreward" (1.0 and 2.0: inference_qwen/),
+#: "think" (UnifiedReward-Think/inference_qwen/), "think-qwen3vl" (its Qwen3-VL vLLM scripts).
+RECIPES = {
+    ("unifiedreward", "pair-rank", "image"): Recipe(P.PAIR_RANK_IMAGE, 512, _pair,
+                                                    source="inference_qwen/image_generation/qwen_pair_rank_image_generation.py"),
+    ("unifiedreward", "pair-rank", "video"): Recipe(P.PAIR_RANK_VIDEO, 1024, _pair,
+                                                    source="inference_qwen/video_generation/qwen_pair_rank_video_generation.py"),
+    ("unifiedreward", "point-score", "image"): Recipe(P.POINT_SCORE_IMAGE, 512, _score,
+                                                      source="inference_qwen/image_generation/qwen_point_score_image_generation.py"),
+    ("unifiedreward", "point-score", "video"): Recipe(P.POINT_SCORE_VIDEO, 1024, _score,
+                                                      source="inference_qwen/video_generation/qwen_point_score_video_generation.py"),
+    ("think", "pair-rank", "image"): Recipe(P.THINK_PAIR_RANK_IMAGE, 512, _think,
+                                            source="UnifiedReward-Think/inference_qwen/image_generation/qwen_infer_cot_image_generation.py"),
+    ("think", "pair-rank", "video"): Recipe(P.THINK_PAIR_RANK_VIDEO, 1024, _think,
+                                            source="UnifiedReward-Think/inference_qwen/video_generation/qwen_infer_cot_video_generation.py"),
+    # vllm_request.py: max_tokens 4096, images JPEG-encoded (quality 95) before the text
+    ("think-qwen3vl", "pair-rank", "image"): Recipe(P.THINK_QWEN3VL_PAIR_RANK_IMAGE, 4096, _think, "jpeg",
+                                                    source="UnifiedReward-Think-qwen3vl-inference/qwen3vl_infer_cot_image_generation.py"),
+    ("think-qwen3vl", "pair-rank", "video"): Recipe(P.THINK_QWEN3VL_PAIR_RANK_VIDEO, 4096, _think, "jpeg",
+                                                    source="UnifiedReward-Think-qwen3vl-inference/qwen3vl_infer_cot_video_generation.py"),
+}
+NOUNS = {"image": "Image", "video": "Video"}
+
+
+def jpeg(image) -> "object":
+    """qwen3vl_infer_cot_*.py _encode_image: RGB, JPEG quality 95 (then decoded, as the server does)."""
+    from PIL import Image
+
+    buf = BytesIO()
+    image.convert("RGB").save(buf, format="JPEG", quality=95)
+    buf.seek(0)
+    return Image.open(buf).convert("RGB")
+
+
+def jpeg_frames(path: Path, count: int = JPEG_FRAMES) -> list:
+    """qwen3vl_infer_cot_video_generation.py extract_frames: frames at
+    np.linspace(0, frame_count - 1, 8).astype(int), RGB, each JPEG-encoded (decord decodes them
+    here; the script seeks with OpenCV)."""
+    import decord
+    import numpy as np
+    from PIL import Image
+
+    reader = decord.VideoReader(str(path))
+    idx = np.linspace(0, len(reader) - 1, count).astype(int).tolist()
+    return [jpeg(Image.fromarray(f)) for f in reader.get_batch(idx).asnumpy()]
+
+
+class UnifiedReward(BaseRewardModel):
+    kind = "generative"
+
+    def __init__(self, backbone, processor, path: str, variant: str, preset: str, options: dict):
+        self.backbone, self.processor, self.name = backbone, processor, str(path)
+        self.variant, self.preset, self.options = variant, preset, options
+        self.task, self.media = options.get("task"), options.get("media")
+        if self.task is not None and self.task not in TASKS:
+            raise ConfigError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        if self.media is not None and self.media not in NOUNS:
+            raise ConfigError(f"media must be 'image' or 'video', got {self.media!r}")
+        if self.task is not None and not any(k[:2] == (variant, self.task) for k in RECIPES):
+            raise ConfigError(f"{preset} has no official {self.task} prompt (it has: "
+                              f"{', '.join(sorted({k[1] for k in RECIPES if k[0] == variant}))})")
+        self.generation_config = _greedy(backbone.generation_config)
+
+    @property
+    def info(self) -> dict:
+        return {**super().info, "family": "unifiedreward", "preset": self.preset, "variant": self.variant,
+                "task": self.task}
+
+    def recipe(self, n_candidates: int, media: str) -> tuple[str, Recipe]:
+        task = self.task or ("pair-rank" if n_candidates == 2 else "point-score")
+        if self.media is not None and media != self.media:
+            raise RecordError(f"the candidates are {media}s, the model was loaded with media={self.media!r}")
+        if task == "pair-rank" and n_candidates != 2:
+            raise RecordError(f"pair-rank judges exactly 2 candidates, got {n_candidates}")
+        recipe = RECIPES.get((self.variant, task, media))
+        if recipe is None:
+            raise RecordError(f"{self.preset} has no official {task} prompt for {media}s")
+        return task, recipe
+
+    # ------------------------------------------------------------------ questions
+    def question(self, prompt: str, files: list[tuple[str, Path]], recipe: Recipe) -> dict:
+        """One question: the rendered text and the processor's media arguments."""
+        media = []
+        try:
+            if recipe.inputs == "jpeg":
+                images = []
+                for kind, path in files:
+                    images += ([jpeg(load_image(path, self._cap(), mode=None))] if kind == "images"
+                               else jpeg_frames(path))
+                media = [{"type": "image", "image": im} for im in images]
+            else:
+                o = self.options
+                media = [qwen_media.image_entry(path, self._cap(), o.get("min_pixels"), o.get("max_pixels"))
+                         if kind == "images" else
+                         qwen_media.video_entry(path, o.get("video_frames"), o.get("video_max_pixels"))
+                         for kind, path in files]
+        except ImageError as exc:
+            raise RecordError(str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - decord errors for unreadable videos
+            raise RecordError(f"cannot read the media ({type(exc).__name__}: {exc})") from None
+        messages = [{"role": "user", "content": media + [
+            {"type": "text", "text": recipe.template.replace("{prompt}", prompt)}]}]
+        text = self.processor.apply_chat_template(qwen_media.strip_media(messages), tokenize=False,
+                                                  add_generation_prompt=True)
+        if recipe.inputs == "jpeg":
+            kwargs = {"images": [m["image"] for m in media]} if media else {}
+        else:
+            kwargs = qwen_media.processor_inputs(self.processor, messages)
+        return {"text": text, "media": kwargs, "recipe": recipe}
+
+    def _cap(self) -> int | None:
+        return self.options.get("max_image_pixels", DEFAULT_MAX_IMAGE_PIXELS)
+
+    def inputs(self, question: dict):
+        return self.processor(text=[question["text"]], padding=True, return_tensors="pt",
+                              **question["media"]).to(self.backbone.device)
+
+    @torch.inference_mode()
+    def generate(self, question: dict) -> str:
+        batch = self.inputs(question)
+        config = copy.copy(self.generation_config)
+        config.max_new_tokens = self.options.get("max_new_tokens") or question["recipe"].max_new_tokens
+        out = self.backbone.generate(**batch, generation_config=config)
+        return self.processor.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True,
+                                           clean_up_tokenization_spaces=False)[0]
+
+    # ------------------------------------------------------------------ scoring
+    def score_chunk(self, records: list, media_root=None, batch_size: int = 8) -> list[dict]:
+        def prepare(record):
+            files = candidate_media(record, media_root, ("images", "videos"))
+            media = files[0][0][:-1]
+            task, recipe = self.recipe(len(files), media)
+            if task == "pair-rank":
+                return [self.question(record["prompt"], files, recipe)]
+            return [self.question(record["prompt"], [f], recipe) for f in files]
+
+        def run(questions):  # the official scripts generate one question at a time
+            return [self.generate(q) for q in questions]
+
+        def finish(record, texts):
+            media = "image" if record["candidates"][0].get("images") else "video"
+            task, recipe = self.recipe(len(record["candidates"]), media)
+            parsed = [recipe.parse(t, NOUNS[media]) for t in texts]
+            rewards = parsed[0][0] if task == "pair-rank" else [p[0] for p in parsed]
+            return {"rewards": list(rewards), "preferred": preferred(rewards), "judge_text": list(texts),
+                    "verdict_parsed": [p[1] for p in parsed]}
+
+        return score_records(records, prepare, run, finish, batch_size)
+
+
+def _greedy(config):
+    """The checkpoint's generation config, decoding greedily (sampling settings cleared)."""
+    config = copy.deepcopy(config)
+    config.do_sample = False
+    config.temperature = config.top_p = config.top_k = None
+    return config
+
+
+def load(name_or_path, mode=None, **options) -> UnifiedReward:
+    """A UnifiedReward checkpoint (directory or hub id) -> UnifiedReward.
+
+    Options: preset ("unifiedreward" or "unifiedreward-think"; hub ids pick it), task
+    ("pair-rank" | "point-score"; default by candidate count), media ("image" | "video"; default
+    from the candidates), max_new_tokens (default: the script's), min_pixels / max_pixels /
+    video_frames / video_max_pixels (qwen-vl-utils' per-item settings; default: the scripts'
+    none), max_image_pixels, dtype, device, attn_implementation."""
+    from mmreward.models.backbone import BackboneOptions, load_backbone
+    from mmreward.registry import preset_for
+
+    check_mode("UnifiedReward", mode, "generative")
+    opts = take_options("UnifiedReward", options, OPTIONS)
+    preset = opts.get("preset") or preset_for(name_or_path) or "unifiedreward"
+    backbone, processor, path = load_backbone(name_or_path, BackboneOptions(
+        dtype=opts.get("dtype"), device=opts.get("device"), attn_implementation=opts.get("attn_implementation")))
+    variant = "unifiedreward"
+    if preset == "unifiedreward-think":
+        variant = "think-qwen3vl" if backbone.config.model_type.startswith("qwen3_vl") else "think"
+    return UnifiedReward(backbone, processor, path, variant, preset, {k: opts[k] for k in OPTIONS if k in opts})
