@@ -156,13 +156,7 @@ class UnifiedReward(BaseRewardModel):
         self.backbone, self.processor, self.name = backbone, processor, str(path)
         self.variant, self.preset, self.options = variant, preset, options
         self.task, self.media = options.get("task"), options.get("media")
-        if self.task is not None and self.task not in TASKS:
-            raise ConfigError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
-        if self.media is not None and self.media not in NOUNS:
-            raise ConfigError(f"media must be 'image' or 'video', got {self.media!r}")
-        if self.task is not None and not any(k[:2] == (variant, self.task) for k in RECIPES):
-            raise ConfigError(f"{preset} has no official {self.task} prompt (it has: "
-                              f"{', '.join(sorted({k[1] for k in RECIPES if k[0] == variant}))})")
+        check_task(preset, [variant], self.task, self.media)
         self.generation_config = _greedy(backbone.generation_config)
 
     @property
@@ -252,6 +246,16 @@ class UnifiedReward(BaseRewardModel):
         return score_records(records, prepare, run, finish, batch_size)
 
 
+def check_task(preset: str, variants: list[str], task: str | None, media: str | None) -> None:
+    if task is not None and task not in TASKS:
+        raise ConfigError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+    if media is not None and media not in NOUNS:
+        raise ConfigError(f"media must be 'image' or 'video', got {media!r}")
+    if task is not None and not any(k[:2] == (v, task) for k in RECIPES for v in variants):
+        tasks = sorted({k[1] for k in RECIPES if k[0] in variants})
+        raise ConfigError(f"{preset} has no official {task} prompt (it has: {', '.join(tasks)})")
+
+
 def _greedy(config):
     """The checkpoint's generation config, decoding greedily (sampling settings cleared)."""
     config = copy.deepcopy(config)
@@ -274,6 +278,8 @@ def load(name_or_path, mode=None, **options) -> UnifiedReward:
     check_mode("UnifiedReward", mode, "generative")
     opts = take_options("UnifiedReward", options, OPTIONS)
     preset = opts.get("preset") or preset_for(name_or_path) or "unifiedreward"
+    check_task(preset, ["think", "think-qwen3vl"] if preset == "unifiedreward-think" else ["unifiedreward"],
+               opts.get("task"), opts.get("media"))  # before minutes of loading
     backbone, processor, path = load_backbone(name_or_path, BackboneOptions(
         dtype=opts.get("dtype"), device=opts.get("device"), attn_implementation=opts.get("attn_implementation")))
     variant = "unifiedreward"
