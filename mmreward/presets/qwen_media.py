@@ -11,6 +11,11 @@ official scripts ran on, the processor is told what those fed it:
   second frame sampling happens (`do_sample_frames=False`);
 - Qwen3-VL gets `do_resize=False`, as its qwen-vl-utils recipe passes it (the media are
   already resized to its 32 px grid).
+
+Not reproduced: transformers 4.5x's Qwen2.5-VL `get_rope_index` started the text after a video
+at 1 + the largest of its temporal, height and width positions; today's starts it after the
+height/width extent only. The two agree while a clip's temporal positions stay within its
+spatial extent (short clips: ~5 s at 2 fps), and differ for long ones.
 """
 from __future__ import annotations
 
