@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
+
 import mmreward
 from mmreward.scoring.score_file import score_file
 
 
+@pytest.mark.slow
 def test_plain_vlm_scores_are_marked_untrained(tiny_dir, image_pairs, tmp_path, caplog):
     root, records = image_pairs
     with caplog.at_level(logging.WARNING):

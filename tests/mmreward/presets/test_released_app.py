@@ -5,12 +5,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 from official_layouts import SMALL_CLIPS, VIDEOS, needs_data
 
 pytestmark = needs_data
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 
+@pytest.mark.slow
 def test_video_pair_shows_vq_mq_ta(videoreward_rm):
     import app
     from mmreward.ui import judge

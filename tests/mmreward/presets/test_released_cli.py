@@ -18,6 +18,7 @@ RECORD = {"id": "v", "prompt": "A girl in a pink dress sits on a chair in a cozy
           "candidates": [{"videos": [c]} for c in SMALL_CLIPS]}
 
 
+@pytest.mark.slow
 def test_convert_round_trip_scores_the_same(videoreward, videoreward_rm, clip_root, tmp_path, capsys):
     from mmreward.presets import videoreward as module
 
@@ -74,6 +75,7 @@ def test_score_command_writes_vq_mq_ta(videoreward, clip_root, tmp_path, capsys)
     assert "criteria" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_eval_run_reports_per_dimension_accuracies(videoreward, tmp_path):
     """The real VideoGen-RewardBench-schema CSV (its first 3 rows); the example_2/example_3 clips
     present, example_1's missing (skipped, as --skip-missing does)."""
