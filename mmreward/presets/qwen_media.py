@@ -28,7 +28,7 @@ def image_entry(path: Path, max_image_pixels: int | None, min_pixels: int | None
                 max_pixels: int | None = None) -> dict:
     """A chat-content image: the file's pixels in its own mode (qwen-vl-utils' to_rgb converts
     it, RGBA onto white), checked for the pixel cap and a full decode first."""
-    entry = {"type": "image", "image": load_image(path, max_image_pixels, mode=None)}
+    entry = {"type": "image", "image": load_image(path, max_image_pixels, raw=True)}
     if min_pixels:
         entry["min_pixels"] = min_pixels
     if max_pixels:

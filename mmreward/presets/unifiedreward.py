@@ -183,7 +183,7 @@ class UnifiedReward(BaseRewardModel):
             if recipe.inputs == "jpeg":
                 images = []
                 for kind, path in files:
-                    images += ([jpeg(load_image(path, self._cap(), mode=None))] if kind == "images"
+                    images += ([jpeg(load_image(path, self._cap(), raw=True))] if kind == "images"
                                else jpeg_frames(path))
                 media = [{"type": "image", "image": im} for im in images]
             else:
