@@ -83,26 +83,33 @@ def evaluate(model, processor, items, config, media_root) -> dict:
             "per_dimension": {d: round(v / n, 4) for d, v in per_dim.items()}, "n": n}
 
 
+def load_policy(name):
+    """(policy, processor) as the recipes load them, with the benchmark's small image bounds."""
+    from mmreward.models.options import TrainModelOptions
+    from mmreward.train.agent_common import load_policy as load
+
+    return load(TrainModelOptions(model=str(name), min_pixels=28 * 28, max_pixels=64 * 28 * 28))
+
+
 def sft(model_name, traces, config, media_root, out, args, epochs: float):
     """Cold-start SFT through the recipe (`sft_traces.train_on_traces`); returns the policy."""
-    from mmreward.train.agent_common import load_policy
     from mmreward.train.sft_traces import TraceSFTConfig, train_on_traces
 
     if args.reuse and (Path(out) / "model.safetensors").is_file():  # a finished run of this stage
-        return load_policy(str(out), None, 28 * 28, 64 * 28 * 28)
-    policy, processor = load_policy(model_name, None, 28 * 28, 64 * 28 * 28)
-    cfg = TraceSFTConfig(out=str(out), epochs=epochs, batch_size=args.sft_batch, lr=args.sft_lr,
-                         save_steps=100_000, logging_steps=10, warmup_ratio=0.05, seed=args.seed)
+        return load_policy(out)
+    policy, processor = load_policy(model_name)
+    cfg = TraceSFTConfig(output_dir=str(out), num_train_epochs=epochs, per_device_train_batch_size=args.sft_batch,
+                         learning_rate=args.sft_lr, save_steps=100_000, logging_steps=10, warmup_steps=0.05,
+                         seed=args.seed)
     train_on_traces(traces, policy, processor, config, cfg, media_root)
     return policy, processor
 
 
 def grpo(sft_dir, items, config, media_root, out, args, on_step=None):
-    from mmreward.train.agent_common import load_policy
     from mmreward.train.grpo import GRPOConfig, train_grpo
 
-    policy, processor = load_policy(str(sft_dir), None, 28 * 28, 64 * 28 * 28)
-    ref = load_policy(str(sft_dir), None, 28 * 28, 64 * 28 * 28)[0] if args.beta else None
+    policy, processor = load_policy(sft_dir)
+    ref = load_policy(sft_dir)[0] if args.beta else None
     import shutil
 
     shutil.rmtree(out, ignore_errors=True)  # a fresh run: its log is appended to
@@ -113,10 +120,9 @@ def grpo(sft_dir, items, config, media_root, out, args, on_step=None):
 
 
 def rft_keep_rate(sft_dir, items, config, media_root, args) -> dict:
-    from mmreward.train.agent_common import load_policy
     from mmreward.train.rft import sample_and_filter
 
-    policy, processor = load_policy(str(sft_dir), None, 28 * 28, 64 * 28 * 28)
+    policy, processor = load_policy(sft_dir)
     sampling = AgentConfig.from_dict({**config.to_dict(), "temperature": args.temperature, "top_p": args.top_p})
     _, report = sample_and_filter(policy, processor, items, args.rft_k, sampling, media_root,
                                   torch.Generator().manual_seed(args.seed))
@@ -169,7 +175,6 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     from mmreward.synth.agent import make_agent_items
-    from mmreward.train.agent_common import load_policy
 
     work = Path(args.work)
     config = agent_config()
@@ -178,7 +183,7 @@ def main() -> int:
     train = make_agent_items(work / "train", args.n_train, seed=args.seed, config=config, traces=False)
     test = make_agent_items(work / "test", args.n_test, seed=args.seed + 1, config=config, traces=False)
     tr_root, te_root = str(work / "train"), str(work / "test")
-    untrained, processor = load_policy("tiny", None, 28 * 28, 64 * 28 * 28)
+    untrained, processor = load_policy("tiny")
     stage(results, "untrained", lambda: evaluate(untrained, processor, test[:args.n_format], config, te_root))
     sft_dir, notool_dir = work / "sft", work / "sft_notool"
     models = {}

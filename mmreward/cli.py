@@ -62,36 +62,9 @@ def find_command(argv: list[str]):
         if select is not None:  # a command that picks its module from a flag (sft --objective)
             target = resolve(select(rest))
         command = target if isinstance(target, Command) else getattr(target, "COMMAND", None)
-        if command is None and hasattr(target, "register"):
-            command = _legacy_command(target, name)
         if command is not None:
             return prog, command, table, description, rest
         table, description = target.SUBCOMMANDS, (target.__doc__ or "").strip().split("\n\n")[0]
-
-
-_argv: list[str] = []
-
-
-def current_argv() -> list[str]:
-    """The legacy commands' arguments (train stages pick their options from them)."""
-    return list(_argv)
-
-
-def _legacy_command(module, name: str):
-    """An argparse-style command module (`register(sub, name, help)`), until it is converted."""
-    from mmreward.commands.parsing import Command
-
-    class Legacy(Command):
-        pass
-
-    def run(argv):
-        _argv[:] = [name, *argv]
-        parser = argparse.ArgumentParser(prog="mmreward")
-        module.register(parser.add_subparsers(dest="command"), name=name, help=None)
-        args = parser.parse_args([name, *argv])
-        return args.func(args)
-
-    return Legacy(configs=(), run=run)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,8 +83,6 @@ def main(argv: list[str] | None = None) -> int:
     from mmreward.commands.parsing import parse
 
     try:
-        if type(command).__name__ == "Legacy":
-            return int(command.run(rest) or 0)
         configs = parse(command, rest, prog)
         return int(command.run(*configs) or 0)
     except MmrewardError as exc:
@@ -120,8 +91,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # `python -m mmreward.cli` runs this file as __main__ while legacy command modules import
-    # `mmreward.cli` (a second copy): run that copy so both see the same arguments.
-    from mmreward.cli import main as _main
-
-    sys.exit(_main())
+    sys.exit(main())

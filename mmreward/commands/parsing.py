@@ -129,6 +129,9 @@ def read_config_file(path: str) -> dict:
 def config_file_flags(path: str, parser: argparse.ArgumentParser) -> list[str]:
     """The file's options as command-line tokens, checked against the parser's options."""
     actions = {a.dest: a for a in parser._actions if a.option_strings and a.dest != "help"}
+    for action in list(actions.values()):  # other flag names are keys too (`lr` for learning_rate)
+        for option in action.option_strings:
+            actions.setdefault(option.lstrip("-").replace("-", "_"), action)
     tokens: list[str] = []
     for key, value in read_config_file(path).items():
         dest = str(key).replace("-", "_")

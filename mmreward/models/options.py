@@ -80,3 +80,25 @@ class JudgeOptions:
     def load_kwargs(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
+
+
+@dataclass
+class TrainModelOptions:
+    """The checkpoint a training stage starts from (train bt, sft, rft, grpo).
+
+    No --device: accelerate places the model on each process's device. No --mode: the stage
+    decides it (bt trains the scalar head, sft --objective yes-token the yes/no answer).
+    """
+
+    _argument_group_name = "model"
+
+    model: str = field(default="tiny", metadata={
+        "help": "initial checkpoint: 'tiny' (offline, random weights), a directory or a hub id"})
+    dtype: str | None = field(default=None, metadata={
+        "help": "dtype the weights are loaded and kept in: bfloat16 | float16 | float32. Default: float32, "
+                "i.e. fp32 master weights (on a GPU the forward runs under bf16 autocast, see --bf16)"})
+    attn_implementation: str | None = field(default=None, metadata={"help": "sdpa | flash_attention_2 | eager"})
+    min_pixels: int | None = field(default=None, metadata={
+        "help": "image resize lower bound in pixels. Default: the checkpoint's processor setting"})
+    max_pixels: int | None = field(default=None, metadata={
+        "help": "image resize upper bound in pixels. Default: the checkpoint's processor setting"})

@@ -49,9 +49,27 @@ class BackboneRewardModule(nn.Module):
         self.reward_config.save(directory)
 
     def load_weights(self, directory: str | Path) -> None:
-        """Copy the backbone weights saved in `directory` into this module (used to resume).
+        """Copy the backbone weights saved in `directory` into this module (used to resume)."""
+        load_weights_strictly(self.backbone, directory)
 
-        Going through `from_pretrained` applies transformers' own key mapping and weight tying.
-        """
-        fresh = type(self.backbone).from_pretrained(str(directory), dtype=self.backbone.dtype)
-        self.backbone.load_state_dict(fresh.state_dict())
+
+def load_weights_strictly(model, directory: str | Path) -> None:
+    """Copy the weights of the checkpoint in `directory` into `model`; any key that does not match
+    is an error (InputError naming the keys), never a partial load.
+
+    Through `from_pretrained`, which reads single-file and sharded checkpoints and applies
+    transformers' own key mapping and weight tying; it reports missing, unexpected and
+    mismatched keys instead of failing, and would otherwise leave those weights freshly
+    initialised without a word. Costs a second copy of the weights in CPU memory, briefly.
+    """
+    from mmreward.errors import InputError
+
+    try:
+        fresh, info = type(model).from_pretrained(str(directory), dtype=model.dtype, output_loading_info=True)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{directory}: cannot read the checkpoint's weights ({exc})") from None
+    wrong = [f"{kind.replace('_', ' ')}: {', '.join(sorted(map(str, keys))[:5])}{' ...' if len(keys) > 5 else ''}"
+             for kind in ("missing_keys", "unexpected_keys", "mismatched_keys") if (keys := info.get(kind))]
+    if wrong:
+        raise InputError(f"{directory}: the checkpoint does not match the model ({'; '.join(wrong)})")
+    model.load_state_dict(fresh.state_dict())

@@ -40,17 +40,25 @@ class ScalarRewardModel(BackboneRewardModule):
         save_file(state, Path(directory) / HEAD_WEIGHTS_NAME)
 
     def load_weights(self, directory: str | Path) -> None:
+        """Backbone and heads from a checkpoint (resuming): both must be there and match."""
         super().load_weights(directory)
-        self.load_head(directory)
+        self.load_head(directory, required=True)
 
-    def load_head(self, directory: str | Path) -> bool:
-        """Load the head from `directory`; False (with a warning) when it has none."""
+    def load_head(self, directory: str | Path, required: bool = False) -> bool:
+        """Load the head from `directory`; without one: False with a warning, or an error if `required`."""
+        from mmreward.errors import InputError
+
         path = Path(directory) / HEAD_WEIGHTS_NAME
         if not path.is_file():
+            if required:
+                raise InputError(f"{directory}: no reward head ({HEAD_WEIGHTS_NAME})")
             log.warning("%s has no reward head (%s): its scalar scores come from a freshly initialised, "
                         "UNTRAINED head and mean nothing until the head is trained (outputs carry "
                         "\"untrained_head\": true). For a released reward model see `mmreward models`.",
                         directory, HEAD_WEIGHTS_NAME)
             return False
-        self.heads.load_state_dict(load_file(str(path), device=str(self.device)))
+        try:
+            self.heads.load_state_dict(load_file(str(path), device=str(self.device)))
+        except RuntimeError as exc:  # missing, unexpected or differently shaped head weights
+            raise InputError(f"{path}: the reward head does not match this model ({exc})") from None
         return True

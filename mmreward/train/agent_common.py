@@ -1,68 +1,100 @@
-"""What the agent recipes (sft --objective traces, rft, grpo) share: agent settings from the
-command line, the policy loader, the items file, and a cache of open frame stores."""
+"""What the agent recipes (sft --objective traces, rft, grpo) share: their data and agent
+options, the policy loader, the items file, and a cache of open frame stores."""
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import json
+import typing
 from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
 
-
-def add_agent_arguments(p: argparse.ArgumentParser) -> None:
-    """The AgentConfig fields; they must match the ones the traces were made (and will be run) with."""
-    g = p.add_argument_group("agent")
-    g.add_argument("--agent-config", default=None,
-                   help="JSON file of AgentConfig fields (flags given below override it)")
-    g.add_argument("--initial-frames", type=int, default=None)
-    g.add_argument("--candidate-frames", type=int, default=None, help="N, frames the tool can address")
-    g.add_argument("--max-turns", type=int, default=None, help="T")
-    g.add_argument("--max-frames-per-call", type=int, default=None, help="K")
-    g.add_argument("--memory-window", type=int, default=None, help="p, tool results that keep images")
-    g.add_argument("--max-new-tokens", type=int, default=None, help="per assistant turn")
-    g.add_argument("--frame-max-pixels", type=int, default=None)
+from mmreward.agent.config import AgentConfig
+from mmreward.errors import ConfigError, InputError
 
 
-AGENT_FIELDS = ("initial_frames", "candidate_frames", "max_turns", "max_frames_per_call",
-                "memory_window", "max_new_tokens", "frame_max_pixels")
+def _given_or_default(cls, leave_out: tuple[str, ...]) -> list:
+    """`cls`'s fields as optional options: None means not given on the command line, so the
+    --agent-config file's value (else the dataclass default, stated in the help) applies."""
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        if f.name in leave_out:
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        shown = " ".join(map(str, default)) if isinstance(default, list) else default
+        out.append((f.name, hints[f.name] | None,
+                    field(default=None, metadata={**f.metadata, "help": f"{f.metadata['help']} (default: {shown})"})))
+    return out
 
 
-def agent_config_from_args(args: argparse.Namespace, **overrides):
-    from mmreward.agent.config import AgentConfig
-
+def _to_config(self, **overrides) -> AgentConfig:
+    """The AgentConfig: the --agent-config file, then the options given, then `overrides`."""
     base = {}
-    if getattr(args, "agent_config", None):
-        base = json.loads(Path(args.agent_config).read_text())
-    for name in AGENT_FIELDS:
-        if getattr(args, name, None) is not None:
-            base[name] = getattr(args, name)
-    base.update(overrides)
-    return AgentConfig.from_dict(base)
+    if self.agent_config:
+        path = Path(self.agent_config)
+        try:
+            base = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"--agent-config {path}: cannot be read as JSON ({exc})") from None
+    base.update({k: v for k, v in dataclasses.asdict(self).items() if k != "agent_config" and v is not None})
+    try:
+        return AgentConfig.from_dict({**base, **overrides})
+    except ValueError as exc:
+        raise ConfigError(f"agent settings: {exc}") from None
 
 
-def add_model_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default="tiny", help="initial checkpoint: tiny, a directory or a hub id")
-    p.add_argument("--out", required=True, help="output directory (checkpoints, logs, final model)")
-    p.add_argument("--media-root", default=None,
-                   help="directory the traces' / items' video paths are relative to")
-    p.add_argument("--dtype", default=None, help="bfloat16 | float32 (default: bf16 on GPU, fp32 on CPU)")
-    p.add_argument("--min-pixels", type=int, default=28 * 28, help="processor image pixel bounds")
-    p.add_argument("--max-pixels", type=int, default=64 * 28 * 28)
-    p.add_argument("--seed", type=int, default=0)
+# The agent settings of a training stage: they must match the ones the traces were made with and
+# the agent will run with. Sampling (temperature, top-p) is the stage's own option.
+AgentOptions = dataclasses.make_dataclass(
+    "AgentOptions",
+    [("agent_config", str | None, field(default=None, metadata={
+        "help": "JSON file of agent settings (e.g. a run's agent_config.json); the options below override it"})),
+     *_given_or_default(AgentConfig, leave_out=("temperature", "top_p"))],
+    namespace={"_argument_group_name": "agent", "to_config": _to_config})
 
 
-def load_policy(model: str, dtype=None, min_pixels=None, max_pixels=None, device: str = "cpu"):
-    """(model, processor) in training mode; loaded on CPU so accelerate / Trainer place it."""
+@dataclass
+class TraceData:
+    """The data of `train sft --objective traces`."""
+
+    _argument_group_name = "data"
+
+    traces: str = field(metadata={"help": "JSONL of agent traces (one Trace per line, e.g. `mmreward synth agent`)"})
+    media_root: str | None = field(default=None, metadata={
+        "help": "directory the traces' video paths are relative to. Default: the traces file's folder"})
+
+
+@dataclass
+class ItemsData:
+    """The data of `train rft` and `train grpo`."""
+
+    _argument_group_name = "data"
+
+    items: str = field(metadata={
+        "help": 'JSONL of items {"id", "prompt", "videos": [a, b], "labels": {"TA", "VQ", "MQ", "OA"}}'})
+    media_root: str | None = field(default=None, metadata={
+        "help": "directory the items' video paths are relative to. Default: the items file's folder"})
+
+
+def load_policy(model, name: str | None = None):
+    """(policy, processor) from TrainModelOptions `model` (or checkpoint `name` with its options),
+    loaded on CPU so that accelerate / the Trainer place it."""
     from mmreward.models.backbone import BackboneOptions, load_backbone
 
-    opts = BackboneOptions(dtype=dtype, device=device, min_pixels=min_pixels, max_pixels=max_pixels)
-    policy, processor, _ = load_backbone(model, opts)
+    opts = BackboneOptions(dtype=model.dtype, device="cpu", attn_implementation=model.attn_implementation,
+                           min_pixels=model.min_pixels, max_pixels=model.max_pixels)
+    policy, processor, _ = load_backbone(name or model.model, opts)
     return policy, processor
 
 
 def read_items(path: str | Path) -> list[dict]:
     """Agent task items: {"id", "prompt", "videos": [a, b], "labels": {"TA", "VQ", "MQ", "OA"}}."""
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [json.loads(line) for line in f if line.strip()]
+    except (OSError, ValueError) as exc:
+        raise InputError(f"items {path}: {exc}") from None
 
 
 def default_media_root(data_path: str | Path, media_root: str | None) -> str:

@@ -38,6 +38,17 @@ class TokenLogprobs(nn.Module):
         logp = logp.masked_scatter(mask, picked)
         return {"logp": logp, "mask": mask}
 
+    # what the Trainer's checkpoints need: the policy's own checkpoint directory, loaded back strictly
+    def save_pretrained(self, directory, processor=None) -> None:
+        self.policy.save_pretrained(directory)
+        if processor is not None:
+            processor.save_pretrained(directory)
+
+    def load_weights(self, directory) -> None:
+        from mmreward.models.reward_module import load_weights_strictly
+
+        load_weights_strictly(self.policy, directory)
+
 
 def causal_lm_loss(logp: torch.Tensor, mask: torch.Tensor, num_items: int | None = None) -> torch.Tensor:
     """Mean negative log-likelihood of the labelled tokens (the standard causal-LM loss).

@@ -1,7 +1,7 @@
 """Bradley-Terry training of the scalar reward head and backbone (BaseReward recipe).
 
     mmreward train bt --data train.jsonl --media-root DIR --out runs/bt [--eval-data test.jsonl]
-    accelerate launch -m mmreward.cli train bt ...      # several GPUs / nodes
+    accelerate launch -m mmreward.cli train bt ...      # several GPUs / nodes (DDP)
 
 Model: backbone + MLP heads. Data: records with 2 candidates and `chosen`,
 optionally `dimension_chosen: {"VQ": 0|1|null, ...}` for the named heads.
@@ -9,20 +9,23 @@ Loss: -log sigmoid(r_chosen - r_rejected), summed over the heads that have a lab
 """
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass, field
 
 import torch
 
-from mmreward.scoring.batching import collate
 from mmreward.models.head import OVERALL
+from mmreward.scoring.batching import collate
 from mmreward.scoring.prompts import scalar_prompt
-from mmreward.train.common import SupervisedConfig, add_supervised_arguments, load_for_training
+from mmreward.train.common import TrainArguments
 from mmreward.train.losses import bradley_terry_loss
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    add_supervised_arguments(p, default_lr=2e-4)
-    p.add_argument("--dimensions", nargs="*", default=[], help="extra named heads, e.g. VQ MQ TA")
+@dataclass(kw_only=True)
+class BTConfig(TrainArguments):
+    stage = "bt"
+
+    dimensions: list[str] = field(default_factory=list, metadata={
+        "help": "extra named heads trained from 'dimension_chosen', e.g. VQ MQ TA"})
 
 
 class PairCollator:
@@ -45,7 +48,7 @@ class PairCollator:
         return {"batch": collate(self.processor, chosen + rejected), "dimension_chosen": labels}
 
 
-def bt_loss(model, inputs):
+def bt_loss(model, inputs, num_items_in_batch=None):
     rewards = model(**inputs["batch"])
     n = rewards[OVERALL].shape[0] // 2
     loss = bradley_terry_loss(rewards[OVERALL][:n], rewards[OVERALL][n:])
@@ -60,9 +63,9 @@ def bt_loss(model, inputs):
     return loss
 
 
-def main(args: argparse.Namespace) -> int:
-    from mmreward.train.trainer import fit
+def main(model, data, cfg: BTConfig) -> int:
+    """`model`: TrainModelOptions, `data`: PreferenceData."""
+    from mmreward.train.trainer import fit, load_reward_model
 
-    cfg = SupervisedConfig.from_args(args)
-    rm = load_for_training(cfg, "scalar")
-    return fit(cfg, rm, PairCollator(rm.processor, rm.config.dimensions), bt_loss)
+    rm = load_reward_model(model, data, "scalar", dimensions=cfg.dimensions)
+    return fit(rm, data, cfg, PairCollator(rm.processor, rm.config.dimensions), bt_loss)

@@ -1,109 +1,95 @@
-"""Pieces every supervised recipe shares: arguments, TrainingArguments, pairwise evaluation."""
+"""What every training stage shares: the Trainer settings, the precision rule, pairwise evaluation.
+
+`TrainArguments` is `transformers.TrainingArguments` with this project's defaults and its
+short flag names (`--out`, `--lr`, `--batch-size`, `--epochs`, `--grad-accum`, ...); each
+Trainer stage's config subclasses it (`BTConfig`, `YesTokenSFTConfig`, `TraceSFTConfig`,
+`RFTConfig`), and the CLI is generated from those dataclasses (`mmreward.commands.train`).
+"""
 from __future__ import annotations
 
-import argparse
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
-from mmreward.train.data import read_preference_records
+from transformers import TrainingArguments
+from transformers.trainer_utils import SchedulerType
 
-
-@dataclass
-class SupervisedConfig:
-    data: str = ""
-    out: str = ""
-    model: str = "tiny"
-    media_root: str | None = None
-    eval_data: str | None = None
-    epochs: float = 1.0
-    max_steps: int = -1
-    batch_size: int = 8  # pairs per device
-    grad_accum: int = 1
-    lr: float = 2e-4
-    weight_decay: float = 0.0
-    warmup_ratio: float = 0.05
-    lr_scheduler: str = "cosine"
-    save_steps: int = 500
-    logging_steps: int = 10
-    seed: int = 0
-    dtype: str | None = None
-    resume: bool = False
-    min_pixels: int | None = None
-    max_pixels: int | None = None
-    video_frames: int | None = None
-    dimensions: list[str] = field(default_factory=list)
-    report_to: str = "none"
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace):
-        return cls(**{k: v for k, v in vars(args).items() if k in cls.__dataclass_fields__})
+from mmreward.errors import ConfigError
+from mmreward.launch import cpu_only
 
 
-def add_supervised_arguments(p: argparse.ArgumentParser, default_lr: float = 2e-4) -> None:
-    p.add_argument("--data", required=True, help="training JSONL: records with 2 candidates and 'chosen'")
-    p.add_argument("--out", required=True, help="output directory (checkpoints and the final model)")
-    p.add_argument("--model", default="tiny", help="initial checkpoint: tiny, a directory or a hub id")
-    p.add_argument("--media-root", default=None, help="directory the records' media paths are relative to")
-    p.add_argument("--eval-data", default=None, help="held-out JSONL: pairwise accuracy before and after")
-    p.add_argument("--epochs", type=float, default=1.0)
-    p.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimizer steps")
-    p.add_argument("--batch-size", type=int, default=8, help="pairs per device per step")
-    p.add_argument("--grad-accum", type=int, default=1)
-    p.add_argument("--lr", type=float, default=default_lr)
-    p.add_argument("--weight-decay", type=float, default=0.0)
-    p.add_argument("--warmup-ratio", type=float, default=0.05)
-    p.add_argument("--lr-scheduler", default="cosine",
-                   help="transformers scheduler name: cosine (default), constant_with_warmup, linear, ...")
-    p.add_argument("--save-steps", type=int, default=500)
-    p.add_argument("--logging-steps", type=int, default=10)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--dtype", default=None, help="bfloat16 | float32 (default: bf16 on GPU)")
-    p.add_argument("--resume", action="store_true", help="resume from the last checkpoint in --out")
-    p.add_argument("--min-pixels", type=int, default=None)
-    p.add_argument("--max-pixels", type=int, default=None)
-    p.add_argument("--video-frames", type=int, default=None)
-    p.add_argument("--report-to", default="none", help="none | tensorboard | wandb ...")
-
-
-def load_for_training(cfg: SupervisedConfig, mode: str):
-    import mmreward
-
-    kwargs = dict(dtype=cfg.dtype, min_pixels=cfg.min_pixels, max_pixels=cfg.max_pixels,
-                  video_frames=cfg.video_frames)
-    if mode == "scalar":
-        kwargs["dimensions"] = cfg.dimensions
-    # accelerate places the model; loading on CPU first avoids every rank filling cuda:0
-    return mmreward.load(cfg.model, mode, device="cpu", **kwargs)
-
-
-def training_arguments(cfg: SupervisedConfig):
+def default_bf16() -> bool:
+    """The precision rule of every stage: bf16 autocast over fp32 master weights wherever a GPU
+    supports it, plain fp32 on CPU (`--bf16 true|false` overrides it)."""
     import torch
-    from transformers import TrainingArguments
 
-    from mmreward.launch import cpu_only
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
 
-    return TrainingArguments(
-        output_dir=cfg.out,
-        num_train_epochs=cfg.epochs,
-        max_steps=cfg.max_steps,
-        per_device_train_batch_size=cfg.batch_size,
-        gradient_accumulation_steps=cfg.grad_accum,
-        learning_rate=cfg.lr,
-        weight_decay=cfg.weight_decay,
-        warmup_steps=cfg.warmup_ratio,  # a fraction < 1 is a ratio of the total steps
-        lr_scheduler_type=cfg.lr_scheduler,
-        logging_steps=cfg.logging_steps,
-        save_steps=cfg.save_steps,
-        save_total_limit=2,
-        seed=cfg.seed,
-        bf16=torch.cuda.is_available() and cfg.dtype in (None, "bfloat16", "bf16"),
-        use_cpu=cpu_only(),
-        remove_unused_columns=False,
-        dataloader_num_workers=0,
-        report_to=cfg.report_to,
-        disable_tqdm=False,
-    )
+
+BF16_HELP = ("bf16 autocast over the weights' own dtype (fp32 master weights unless --dtype says "
+             "otherwise). Default: on where a GPU supports bf16, off on CPU")
+
+
+def refuse_sharding(stage: str, fsdp=None, deepspeed=None) -> None:
+    """FSDP and DeepSpeed are refused, not half-supported: see the README's training table."""
+    launched = [k for k in ("ACCELERATE_USE_FSDP", "ACCELERATE_USE_DEEPSPEED")
+                if os.environ.get(k, "").lower() in ("1", "true", "yes")]
+    if fsdp or deepspeed or launched:
+        why = ("its rollouts generate with the whole policy on every process" if stage == "grpo" else
+               "its checkpoints are written in the reward-model layout from whole weights and resumed "
+               "by a strict load before the model is wrapped")
+        raise ConfigError(f"train {stage} does not support FSDP or DeepSpeed ({why}); run it under DDP: "
+                          "`accelerate launch` with a multi-GPU config without FSDP/DeepSpeed, or torchrun")
+
+
+@dataclass(kw_only=True)
+class TrainArguments(TrainingArguments):
+    """TrainingArguments with the defaults of this project's recipes (every Trainer option stays available)."""
+
+    stage: ClassVar[str] = "train"  # the subcommand, for messages
+
+    output_dir: str = field(metadata={
+        "aliases": ["--out"], "help": "output directory: checkpoints, logs and the final model"})
+    per_device_train_batch_size: int = field(default=8, metadata={
+        "aliases": ["--batch-size"], "help": "examples per process per optimizer step (per accumulation step)"})
+    num_train_epochs: float = field(default=1.0, metadata={"aliases": ["--epochs"], "help": "passes over the data"})
+    gradient_accumulation_steps: int = field(default=1, metadata={
+        "aliases": ["--grad-accum"], "help": "micro-batches per optimizer step"})
+    learning_rate: float = field(default=2e-4, metadata={"aliases": ["--lr"], "help": "peak learning rate"})
+    warmup_steps: float = field(default=0.05, metadata={
+        "aliases": ["--warmup-ratio"], "help": "learning-rate warm-up: a fraction of the steps if < 1, else steps"})
+    lr_scheduler_type: SchedulerType | str = field(default="cosine", metadata={
+        "aliases": ["--lr-scheduler"], "help": "transformers scheduler name"})
+    logging_steps: float = field(default=10, metadata={"help": "log the loss every this many steps"})
+    save_steps: float = field(default=500, metadata={"help": "write a checkpoint every this many steps"})
+    save_total_limit: int | None = field(default=2, metadata={"help": "checkpoints kept (the newest ones)"})
+    seed: int = field(default=0, metadata={"help": "seed of the model's initialisation and data order"})
+    bf16: bool | None = field(default=None, metadata={"help": BF16_HELP, "nargs": "?", "const": True})
+    use_cpu: bool | None = field(default=None, metadata={
+        "help": "CPU processes (gloo) even where a GPU exists. Default: only where there is no GPU",
+        "nargs": "?", "const": True})
+    remove_unused_columns: bool = field(default=False, metadata={
+        "help": "keep False: the recipes' collators read fields the model does not take"})
+    resume: bool = field(default=False, metadata={
+        "help": "continue from the newest complete checkpoint in --out (incomplete ones are skipped)"})
+
+    def __post_init__(self):
+        if self.use_cpu is None:  # without a GPU, torchrun processes must meet over gloo
+            self.use_cpu = cpu_only()
+        if self.bf16 is None:
+            self.bf16 = default_bf16()
+        refuse_sharding(self.stage, self.fsdp, self.deepspeed)
+        super().__post_init__()
+        if self.use_cpu:
+            self.dataloader_pin_memory = False  # nothing to pin for
+
+
+def stage_default(base: type, name: str, default):
+    """Field `name` of the dataclass `base` (same flags, same help) with another default."""
+    inherited = base.__dataclass_fields__[name]
+    return field(default=default, metadata=inherited.metadata)
 
 
 def pairwise_accuracy(rm, records: list[dict], media_root=None, batch_size: int = 16) -> dict:
@@ -117,18 +103,6 @@ def pairwise_accuracy(rm, records: list[dict], media_root=None, batch_size: int 
         c = rec["chosen"]
         right += out["rewards"][c] > out["rewards"][1 - c]
     return {"accuracy": right / len(records), "n": len(records), "errors": errors}
-
-
-def evaluate_file(rm, path: str | None, media_root) -> dict | None:
-    if not path:
-        return None
-    return pairwise_accuracy(rm, read_preference_records(path), media_root)
-
-
-def last_checkpoint(out: str) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
-
-    return get_last_checkpoint(out) if Path(out).is_dir() else None
 
 
 def write_summary(out: str, summary: dict) -> None:

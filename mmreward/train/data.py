@@ -2,16 +2,35 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from torch.utils.data import Dataset
 
+from mmreward.errors import InputError
 from mmreward.scoring.media import MediaOptions
 from mmreward.scoring.records import Item, RecordError, check_record, load_item
 
 
+@dataclass
+class PreferenceData:
+    """The data of `train bt` and `train sft --objective yes-token`."""
+
+    _argument_group_name = "data"
+
+    data: str = field(metadata={"help": "training JSONL: records with 2 candidates and 'chosen': 0 | 1"})
+    eval_data: str | None = field(default=None, metadata={
+        "help": "held-out JSONL of the same form: pairwise accuracy before and after training"})
+    media_root: str | None = field(default=None, metadata={
+        "help": "directory the records' media paths are relative to; nothing outside it is read"})
+    video_frames: int | None = field(default=None, metadata={
+        "help": "frames sampled uniformly per video. Default: the checkpoint's, else 8"})
+
+
 def read_preference_records(path: str | Path) -> list[dict]:
-    """Read and check a preference JSONL; raises naming the line of the first bad record."""
+    """Read and check a preference JSONL; InputError naming the line of the first bad record."""
+    if not Path(path).is_file():
+        raise InputError(f"{path}: no such file")
     records = []
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, start=1):
@@ -23,10 +42,10 @@ def read_preference_records(path: str | Path) -> list[dict]:
                 if len(rec["candidates"]) != 2 or rec.get("chosen") not in (0, 1):
                     raise RecordError("needs exactly 2 candidates and 'chosen': 0 or 1")
             except (json.JSONDecodeError, RecordError) as exc:
-                raise ValueError(f"{path} line {n}: {exc}") from None
+                raise InputError(f"{path} line {n}: {exc}") from None
             records.append(rec)
     if not records:
-        raise ValueError(f"{path} has no records")
+        raise InputError(f"{path} has no records")
     return records
 
 
@@ -44,4 +63,4 @@ class PreferenceDataset(Dataset):
         try:
             return load_item(rec, self.media), rec
         except RecordError as exc:
-            raise ValueError(f"training record {rec.get('id', i)!r}: {exc}") from None
+            raise InputError(f"training record {rec.get('id', i)!r}: {exc}") from None

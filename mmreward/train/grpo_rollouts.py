@@ -37,26 +37,32 @@ def trace_reward(trace, labels: dict, alpha: float) -> tuple[float, float, float
 
 @torch.no_grad()
 def collect(policy, processor, items: list[dict], group_size: int, config, media_root, alpha: float,
-            generator: torch.Generator | None = None) -> RolloutBatch:
-    """Sample a group of `group_size` rollouts for every item and score them."""
+            seeds: list[int], reward_fn=None) -> RolloutBatch:
+    """Sample a group of `group_size` rollouts for every item and score them.
+
+    `seeds[i]` seeds item i's group, so a rollout depends on its place in the step, not on which
+    process samples it. `reward_fn(trace, item) -> float` replaces the rule reward (format +
+    accuracy); format and accuracy are still logged.
+    """
     from mmreward.agent.loop import rollout_batch
 
     was_training = policy.training
     policy.eval()
     traces, rows, fmts, accs = [], [], [], []
-    for it in items:
+    for it, seed in zip(items, seeds):
         group = rollout_batch(policy, processor, it["videos"], it["prompt"], config, group_size,
-                              media_root, generator, id=it.get("id"), labels=it["labels"])
+                              media_root, torch.Generator().manual_seed(seed), id=it.get("id"),
+                              labels=it["labels"])
         scored = [trace_reward(t, it["labels"], alpha) for t in group]
         traces += group
-        rows.append([s[0] for s in scored])
+        rows.append([s[0] for s in scored] if reward_fn is None else [float(reward_fn(t, it)) for t in group])
         fmts += [s[1] for s in scored]
         accs += [s[2] for s in scored]
     policy.train(was_training)
-    rewards = torch.tensor(rows)
+    rewards = torch.tensor(rows).reshape(len(items), group_size)
     n = max(len(traces), 1)
-    stats = {"reward": float(rewards.mean()), "format_rate": sum(fmts) / n, "accuracy": sum(accs) / n,
-             "tool_calls": sum(tool_calls(t) for t in traces) / n,
+    stats = {"reward": float(rewards.mean()) if traces else 0.0, "format_rate": sum(fmts) / n,
+             "accuracy": sum(accs) / n, "tool_calls": sum(tool_calls(t) for t in traces) / n,
              "turns": sum(len(t.turns) for t in traces) / n,
              "completion_tokens": sum(len(x) for t in traces for x in t.turn_token_ids) / n}
     return RolloutBatch(traces, rewards, group_advantages(rewards), stats)

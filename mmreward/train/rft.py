@@ -11,19 +11,45 @@ Trainer's own distributed run. `--resume` reuses the sampled traces and resumes 
 """
 from __future__ import annotations
 
-import argparse
 import json
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from mmreward.errors import ConfigError
 from mmreward.launch import process_state
-from mmreward.train.agent_common import (add_agent_arguments, add_model_arguments, agent_config_from_args,
-                                         default_media_root, load_policy, read_items)
-from mmreward.train.sft_traces import TraceSFTConfig, train_on_traces
+from mmreward.train.agent_common import default_media_root, load_policy, read_items
+from mmreward.train.common import TrainArguments, stage_default
+from mmreward.train.sft_traces import train_on_traces
 
 SAMPLES_NAME = "rft_traces.jsonl"
 KEEP_RATE_NAME = "rft_keep_rate.json"
+
+
+@dataclass(kw_only=True)
+class RFTConfig(TrainArguments):
+    """Sampling, then the SFT on the kept traces (the Trainer options)."""
+
+    stage = "rft"
+
+    k: int = field(default=4, metadata={"help": "rollouts sampled per item"})
+    temperature: float = field(default=1.0, metadata={"help": "sampling temperature (> 0)"})
+    top_p: float = field(default=1.0, metadata={"help": "nucleus sampling threshold"})
+    per_device_train_batch_size: int = stage_default(TrainArguments, "per_device_train_batch_size", 4)
+    num_train_epochs: float = stage_default(TrainArguments, "num_train_epochs", 2.0)
+    learning_rate: float = stage_default(TrainArguments, "learning_rate", 1e-5)
+    save_steps: float = stage_default(TrainArguments, "save_steps", 200)
+    resume: bool = field(default=False, metadata={
+        "help": "reuse <out>/rft_traces.jsonl and resume the SFT from its newest complete checkpoint"})
+
+    def __post_init__(self):
+        if self.temperature <= 0:
+            raise ConfigError("rft: --temperature must be > 0 (k greedy samples would be identical)")
+        if self.k < 1:
+            raise ConfigError(f"rft: --k must be at least 1, got {self.k}")
+        super().__post_init__()
 
 
 @torch.no_grad()
@@ -56,17 +82,17 @@ def _merge(parts: list[dict]) -> dict:
             "format_rate": fmt / max(total["sampled"], 1)}
 
 
-def sample_phase(args, policy, processor, items, agent_config, media_root) -> dict:
+def sample_phase(cfg: RFTConfig, policy, processor, items, agent_config, media_root) -> dict:
     """Every process samples items[rank::world]; rank 0 merges the kept traces and the counts."""
     from mmreward.agent.trace import read_traces, write_traces
 
     state = process_state()
-    out = Path(args.out)
+    out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    gen = torch.Generator().manual_seed(args.seed * 1009 + state.process_index)
+    gen = torch.Generator().manual_seed(cfg.seed * 1009 + state.process_index)
     policy.to(state.device)
     kept, report = sample_and_filter(policy, processor, items[state.process_index::state.num_processes],
-                                     args.k, agent_config, media_root, gen)
+                                     cfg.k, agent_config, media_root, gen)
     write_traces(out / f"rft_part{state.process_index}.jsonl", kept)
     (out / f"rft_part{state.process_index}.json").write_text(json.dumps(report))
     state.wait_for_everyone()
@@ -74,8 +100,10 @@ def sample_phase(args, policy, processor, items, agent_config, media_root) -> di
         parts = range(state.num_processes)
         traces = [t for r in parts for t in read_traces(out / f"rft_part{r}.jsonl")]
         report = _merge([json.loads((out / f"rft_part{r}.json").read_text()) for r in parts])
-        write_traces(out / SAMPLES_NAME, traces)
+        # the keep rate first, the traces last and whole: their presence is what --resume reuses
         (out / KEEP_RATE_NAME).write_text(json.dumps(report, indent=2) + "\n")
+        write_traces(out / f"{SAMPLES_NAME}.tmp", traces)
+        os.replace(out / f"{SAMPLES_NAME}.tmp", out / SAMPLES_NAME)
         for r in parts:  # merged above; a resumed run reads the merged files
             (out / f"rft_part{r}.jsonl").unlink()
             (out / f"rft_part{r}.json").unlink()
@@ -84,42 +112,20 @@ def sample_phase(args, policy, processor, items, agent_config, media_root) -> di
     return json.loads((out / KEEP_RATE_NAME).read_text())
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--items", required=True,
-                   help='JSONL of items {"id", "prompt", "videos": [a, b], "labels": {...}}')
-    add_model_arguments(p)
-    p.add_argument("--k", type=int, default=4, help="rollouts sampled per item")
-    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (> 0)")
-    p.add_argument("--top-p", type=float, default=1.0)
-    p.add_argument("--epochs", type=float, default=2.0)
-    p.add_argument("--max-steps", type=int, default=-1)
-    p.add_argument("--batch-size", type=int, default=4, help="turn sequences per device per step")
-    p.add_argument("--grad-accum", type=int, default=1)
-    p.add_argument("--lr", type=float, default=1e-5)
-    p.add_argument("--warmup-ratio", type=float, default=0.05)
-    p.add_argument("--save-steps", type=int, default=200)
-    p.add_argument("--logging-steps", type=int, default=10)
-    p.add_argument("--resume", action="store_true",
-                   help="reuse <out>/rft_traces.jsonl and resume the SFT from its last checkpoint")
-    p.add_argument("--report-to", default="none")
-    add_agent_arguments(p)
-
-
-def main(args: argparse.Namespace) -> int:
+def main(model, data, agent, cfg: RFTConfig) -> int:
+    """`model`: TrainModelOptions, `data`: ItemsData, `agent`: AgentOptions."""
     from mmreward.agent.trace import read_traces
 
-    if args.temperature <= 0:
-        raise SystemExit("rft: --temperature must be > 0 (k greedy samples would be identical)")
-    agent_config = agent_config_from_args(args)
-    sampling = agent_config.__class__.from_dict(
-        {**agent_config.to_dict(), "temperature": args.temperature, "top_p": args.top_p})
-    policy, processor = load_policy(args.model, args.dtype, args.min_pixels, args.max_pixels)
-    media_root = default_media_root(args.items, args.media_root)
-    samples = Path(args.out) / SAMPLES_NAME
-    if args.resume and samples.is_file():
-        report = json.loads((Path(args.out) / KEEP_RATE_NAME).read_text())
+    agent_config = agent.to_config()
+    sampling = agent.to_config(temperature=cfg.temperature, top_p=cfg.top_p)
+    items = read_items(data.items)
+    policy, processor = load_policy(model)
+    media_root = default_media_root(data.items, data.media_root)
+    samples = Path(cfg.output_dir) / SAMPLES_NAME
+    if cfg.resume and samples.is_file():
+        report = json.loads((Path(cfg.output_dir) / KEEP_RATE_NAME).read_text())
     else:
-        report = sample_phase(args, policy, processor, read_items(args.items), sampling, media_root)
+        report = sample_phase(cfg, policy, processor, items, sampling, media_root)
     main_process = process_state().is_main_process
     if main_process:
         print(f"rft: kept {report['kept']} of {report['sampled']} rollouts "
@@ -129,9 +135,7 @@ def main(args: argparse.Namespace) -> int:
         if main_process:
             print("rft: no rollout was kept; nothing to fine-tune on", flush=True)
         return 1
-    cfg = TraceSFTConfig.from_args(args)
-    cfg.bf16 = torch.cuda.is_available() and args.dtype in (None, "bfloat16", "bf16")
     train_on_traces(traces, policy, processor, agent_config, cfg, media_root)
     if main_process:
-        (Path(args.out) / "agent_config.json").write_text(json.dumps(agent_config.to_dict(), indent=2) + "\n")
+        (Path(cfg.output_dir) / "agent_config.json").write_text(json.dumps(agent_config.to_dict(), indent=2) + "\n")
     return 0

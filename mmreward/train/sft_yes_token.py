@@ -11,23 +11,26 @@ With --form pointwise, each candidate is asked about alone instead.
 """
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 
 from mmreward.scoring.batching import collate
 from mmreward.scoring.prompts import pairwise_question, pointwise_question
-from mmreward.train.common import SupervisedConfig, add_supervised_arguments, load_for_training
+from mmreward.train.common import TrainArguments
 from mmreward.train.losses import answer_token_loss
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    add_supervised_arguments(p, default_lr=2e-4)
-    p.add_argument("--form", choices=["pairwise", "pointwise"], default="pairwise",
-                   help="pairwise: 'is A better than reference B?'; pointwise: 'is this candidate good?'")
-    p.add_argument("--answer-loss", choices=["yes-no", "vocab"], default="yes-no",
-                   help="yes-no: CE over the yes/no logits (what the reward reads; default); "
-                        "vocab: CE of the answer token over the full vocabulary")
+@dataclass(kw_only=True)
+class YesTokenSFTConfig(TrainArguments):
+    stage = "sft"
+
+    form: Literal["pairwise", "pointwise"] = field(default="pairwise", metadata={
+        "help": "pairwise: 'is A better than reference B?'; pointwise: 'is this candidate good?'"})
+    answer_loss: Literal["yes-no", "vocab"] = field(default="yes-no", metadata={
+        "help": "yes-no: cross-entropy over the yes/no logits (what the reward reads); "
+                "vocab: cross-entropy of the answer token over the full vocabulary"})
 
 
 class YesNoCollator:
@@ -49,22 +52,22 @@ class YesNoCollator:
         return {"batch": collate(self.processor, prompts), "yes": torch.tensor(targets)}
 
 
-def yes_no_loss(model, inputs):
+def yes_no_loss(model, inputs, num_items_in_batch=None):
     logits = model.yes_no_logits(model.answer_hidden(inputs["batch"]))  # [batch, 2]
     return answer_token_loss(logits, (~inputs["yes"]).long())  # class 0 = yes, 1 = no
 
 
-def vocab_loss(model, inputs):
+def vocab_loss(model, inputs, num_items_in_batch=None):
     logits = model.backbone.get_output_embeddings()(model.answer_hidden(inputs["batch"]))  # [batch, vocab]
     targets = torch.where(inputs["yes"], model.yes_id, model.no_id)
     return answer_token_loss(logits, targets)
 
 
-def main(args: argparse.Namespace) -> int:
-    from mmreward.train.trainer import fit
+def main(model, data, cfg: YesTokenSFTConfig) -> int:
+    """`model`: TrainModelOptions, `data`: PreferenceData."""
+    from mmreward.train.trainer import fit, load_reward_model
 
-    cfg = SupervisedConfig.from_args(args)
-    rm = load_for_training(cfg, "generative")
-    rm.config.form = args.form
-    loss = yes_no_loss if args.answer_loss == "yes-no" else vocab_loss
-    return fit(cfg, rm, YesNoCollator(rm.processor, args.form), loss)
+    rm = load_reward_model(model, data, "generative")
+    rm.config.form = cfg.form
+    loss = yes_no_loss if cfg.answer_loss == "yes-no" else vocab_loss
+    return fit(rm, data, cfg, YesNoCollator(rm.processor, cfg.form), loss)

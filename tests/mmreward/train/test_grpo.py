@@ -104,7 +104,7 @@ def test_mask_covers_exactly_the_sampled_tokens_of_a_real_rollout(clips):
 
 def test_grpo_runs_logs_checkpoints_and_resumes(clips, tmp_path):
     from agent_fixtures import CONFIG, LABELS, tiny
-    from mmreward.train.grpo import GRPOConfig, last_checkpoint, train_grpo
+    from mmreward.train.grpo import GRPOConfig, train_grpo
 
     folder, videos = clips
     items = [{"id": "i0", "prompt": "a ball rolls", "videos": videos, "labels": LABELS}]
@@ -127,7 +127,7 @@ def test_grpo_runs_logs_checkpoints_and_resumes(clips, tmp_path):
     assert [r["step"] for r in log] == [1, 2]
     for key in ("reward", "kl", "format_rate", "tool_calls", "loss"):
         assert key in log[0]
-    assert last_checkpoint(cfg.out).name == "checkpoint-1"
+    assert sorted(p.name for p in (tmp_path / "grpo").glob("checkpoint-*")) == ["checkpoint-1", "checkpoint-2"]
     assert (tmp_path / "grpo" / "model.safetensors").is_file()
     # random weights never answer: every reward is 0, every advantage 0; only the KL term can move the
     # weights, and at step 1 the policy is the reference (KL gradient 0): nothing may change
@@ -137,6 +137,9 @@ def test_grpo_runs_logs_checkpoints_and_resumes(clips, tmp_path):
     after = policy.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     # resume: picks up after checkpoint-1 and redoes step 2 only, which replaces its log line
+    import shutil
+
+    shutil.rmtree(tmp_path / "grpo" / "checkpoint-2")
     cfg.resume = True
     train_grpo(fresh, processor, ref, items, agent_cfg, cfg, media_root=folder)
     resumed = [json.loads(line) for line in open(tmp_path / "grpo" / "grpo_log.jsonl")]
@@ -147,17 +150,46 @@ def test_grpo_runs_logs_checkpoints_and_resumes(clips, tmp_path):
         {k: v for k, v in log[1].items() if k not in timing}  # same RNG state: the same step
 
 
-def test_grpo_in_two_processes_logs_once_and_saves(tmp_path):
-    from agent_fixtures import small_agent_args, torchrun, write_clips, write_items
+def trace_logprob(policy, processor, trace, folder) -> float:
+    """log p(the trace's sampled tokens) under `policy`, every turn in its own context."""
+    from agent_fixtures import CONFIG
+    from mmreward.agent.frames import FrameStore
+    from mmreward.train.agent_data import collate_turns, trace_examples
+    from mmreward.train.agent_logprobs import TokenLogprobs
 
-    write_clips(str(tmp_path))
-    items = write_items(str(tmp_path), 2)
-    out = tmp_path / "grpo"
-    res = torchrun("train", "grpo", "--items", items, "--model", "tiny", "--out", str(out), "--steps", "2",
-                   "--items-per-step", "1", "--group-size", "2", "--save-steps", "1", "--lr", "1e-3",
-                   *small_agent_args())
-    assert res.returncode == 0, res.stderr[-3000:]
-    log = [json.loads(line) for line in (out / "grpo_log.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in log] == [1, 2]  # the main process alone writes the log
-    assert (out / "checkpoint-1" / "grpo_state.json").is_file()
-    assert (out / "model.safetensors").is_file()
+    with FrameStore(trace.videos, CONFIG.candidate_frames, CONFIG.frame_max_pixels, folder) as store:
+        batch = collate_turns(trace_examples(trace, processor, store, CONFIG.memory_window),
+                              processor.tokenizer.pad_token_id)
+    with torch.no_grad():
+        out = TokenLogprobs(policy)(**batch)
+    return float(out["logp"][out["mask"]].sum())
+
+
+@pytest.mark.slow
+def test_a_planted_reward_raises_the_rewarded_rollouts_log_probability(clips, tmp_path):
+    """One GRPO step where the first rollout of the group earns 1 and the second 0: the update must
+    make the rewarded rollout more likely and the other less (nothing moves without the step)."""
+    from agent_fixtures import CONFIG, LABELS, tiny
+    from mmreward.train.grpo import GRPOConfig, train_grpo
+
+    folder, videos = clips
+    agent_cfg = CONFIG.__class__.from_dict({**CONFIG.to_dict(), "max_new_tokens": 6, "max_turns": 1})
+    policy, processor = tiny()
+    initial = copy.deepcopy(policy)
+    rollouts = []
+
+    def planted(trace, item):
+        rollouts.append(trace)
+        return 1.0 if len(rollouts) == 1 else 0.0
+
+    policy.train()
+    cfg = GRPOConfig(out=str(tmp_path / "grpo"), steps=1, items_per_step=1, group_size=2, lr=1e-3, beta=0.0,
+                     save_steps=0)
+    train_grpo(policy, processor, None, [{"id": "i0", "prompt": "a ball rolls", "videos": videos,
+                                          "labels": LABELS}], agent_cfg, cfg, media_root=folder, reward_fn=planted)
+    rewarded, other = rollouts
+    assert rewarded.turn_token_ids != other.turn_token_ids  # two different samples, opposite advantages
+    rise = trace_logprob(policy, processor, rewarded, folder) - trace_logprob(initial, processor, rewarded, folder)
+    fall = trace_logprob(policy, processor, other, folder) - trace_logprob(initial, processor, other, folder)
+    assert rise > 0.1, f"the rewarded rollout's log-probability changed by {rise:+.4f}"
+    assert fall < -0.1, f"the unrewarded rollout's log-probability changed by {fall:+.4f}"

@@ -5,9 +5,10 @@ nothing); everything after the sampler is the real recipe on the real tiny model
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
+
+import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -41,20 +42,17 @@ def test_keeps_only_fully_right_format_valid_traces(monkeypatch, tmp_path):
 
 def test_rft_main_writes_keep_rate_and_fine_tunes(monkeypatch, tmp_path, capsys):
     import mmreward.agent.loop as loop
-    from mmreward.train import rft
+    from mmreward.cli import main
 
     monkeypatch.setattr(loop, "rollout_batch", fake_rollout_batch)
     videos = write_clips(tmp_path)
     items = tmp_path / "items.jsonl"
     items.write_text("".join(json.dumps({"id": f"i{i}", "prompt": "p", "videos": videos, "labels": LABELS})
                              + "\n" for i in range(2)))
-    parser = argparse.ArgumentParser()
-    rft.add_arguments(parser)
     out = tmp_path / "rft"
-    args = parser.parse_args(["--items", str(items), "--out", str(out), "--k", "4", "--max-steps", "1",
-                              "--batch-size", "2", "--initial-frames", "2", "--candidate-frames", "8",
-                              "--max-frames-per-call", "2", "--frame-max-pixels", str(56 * 56)])
-    assert rft.main(args) == 0
+    assert main(["train", "rft", "--items", str(items), "--out", str(out), "--k", "4", "--max-steps", "1",
+                 "--batch-size", "2", "--initial-frames", "2", "--candidate-frames", "8",
+                 "--max-frames-per-call", "2", "--frame-max-pixels", str(56 * 56)]) == 0
     report = json.loads((out / "rft_keep_rate.json").read_text())
     assert report["keep_rate"] == 0.5 and report["kept"] == 4
     assert len((out / "rft_traces.jsonl").read_text().splitlines()) == 4
@@ -72,6 +70,8 @@ class _Dummy:
         return self
 
 
+@pytest.mark.slow
+@pytest.mark.multiprocess
 def test_two_processes_sample_disjoint_shares_and_merge_the_counts(tmp_path):
     from agent_fixtures import small_agent_args, torchrun, write_items
 

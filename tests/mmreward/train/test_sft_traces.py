@@ -91,8 +91,8 @@ def test_sft_learns_and_resumes(setup, tmp_path):
     folder, _, _, processor, _ = setup
     model, processor = tiny()
     traces = [scripted(["clip0.mp4", "clip1.mp4"], id=f"t{i}") for i in range(4)]
-    cfg = TraceSFTConfig(out=str(tmp_path / "sft"), max_steps=3, batch_size=4, lr=3e-3, save_steps=2,
-                         logging_steps=1, warmup_ratio=0.0)
+    cfg = TraceSFTConfig(output_dir=str(tmp_path / "sft"), max_steps=3, per_device_train_batch_size=4,
+                         learning_rate=3e-3, save_steps=2, logging_steps=1, warmup_steps=0.0)
     first = train_on_traces(traces, model, processor, CONFIG, cfg, media_root=folder)
     losses = [h["loss"] for h in json.load(open(tmp_path / "sft" / "checkpoint-3" / "trainer_state.json"))
               ["log_history"] if "loss" in h]
@@ -100,7 +100,8 @@ def test_sft_learns_and_resumes(setup, tmp_path):
     assert (tmp_path / "sft" / "model.safetensors").is_file()
     assert (tmp_path / "sft" / "tokenizer_config.json").is_file()
     # resume: a longer run picks up at step 3 instead of starting over
-    cfg.max_steps, cfg.resume = 4, True
+    cfg = TraceSFTConfig(output_dir=cfg.output_dir, max_steps=4, per_device_train_batch_size=4,
+                         learning_rate=3e-3, save_steps=2, logging_steps=1, warmup_steps=0.0, resume=True)
     model2, _ = tiny()
     second = train_on_traces(traces, model2, processor, CONFIG, cfg, media_root=folder)
     assert first.global_step == 3 and second.global_step == 4
