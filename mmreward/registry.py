@@ -112,3 +112,40 @@ CATALOG += [
      "needs": "the checkpoint directory with value_head.safetensors",
      "use": "mmreward score --model SKYWORK_DIR --input IN --output OUT"},
 ]
+
+# The image-generation rewards (mmreward/rewards/): `NAME` loads the released default,
+# `NAME@PATH_OR_HUB_ID` another copy; `combo:` a weighted sum of any loadable models.
+_IMAGE_REWARDS = {
+    "clipscore": "mmreward.rewards.clipscore:load",
+    "pickscore": "mmreward.rewards.pickscore:load",
+    "hpsv2": "mmreward.rewards.hpsv2:load",
+    "hpsv2.1": "mmreward.rewards.hpsv2:load",
+    "aesthetic": "mmreward.rewards.aesthetic:load",
+    "ocr": "mmreward.rewards.ocr:load",
+}
+NAMED.update(_IMAGE_REWARDS)
+PREFIXES.update({f"{name}@": spec for name, spec in _IMAGE_REWARDS.items()})
+PREFIXES["combo:"] = "mmreward.rewards.combo:load"
+CATALOG.extend([
+    {"name": "clipscore", "backbone": "CLIP ViT-B/32 (openai/clip-vit-base-patch32; any CLIP/SigLIP)",
+     "kind": "clip", "outputs": "rewards = 2.5 * max(cos, 0)", "needs": "hub id or clipscore@DIR",
+     "use": "mmreward score --model clipscore ..."},
+    {"name": "pickscore", "backbone": "CLIP-H (yuvalkirstain/PickScore_v1 + laion/CLIP-ViT-H-14-laion2B-s32B-b79K processor)",
+     "kind": "clip", "outputs": "rewards = exp(logit_scale) * cos", "needs": "hub id or pickscore@DIR",
+     "use": "mmreward score --model pickscore ..."},
+    {"name": "hpsv2", "backbone": "open_clip ViT-H-14 (xswu/HPSv2 HPS_v2_compressed.pt)", "kind": "clip",
+     "outputs": "rewards = cos", "needs": "extra [clip]; hub file or hpsv2@FILE.pt",
+     "use": "mmreward score --model hpsv2@HPS_v2_compressed.pt ..."},
+    {"name": "hpsv2.1", "backbone": "open_clip ViT-H-14 (xswu/HPSv2 HPS_v2.1_compressed.pt)", "kind": "clip",
+     "outputs": "rewards = cos", "needs": "extra [clip]; hub file or hpsv2.1@FILE.pt",
+     "use": "mmreward score --model hpsv2.1@HPS_v2.1_compressed.pt ..."},
+    {"name": "aesthetic", "backbone": "CLIP ViT-L/14 (openai/clip-vit-large-patch14) + LAION MLP head",
+     "kind": "clip", "outputs": "rewards = aesthetic score (1-10)",
+     "needs": "head file sac+logos+ava1-l14-linearMSE.pth", "use": "mmreward score --model aesthetic@HEAD.pth ..."},
+    {"name": "ocr", "backbone": "PP-OCRv4 det + rec (ONNX, inside the rapidocr-onnxruntime wheel)", "kind": "ocr",
+     "outputs": "rewards = 1 - normalised edit distance; ocr_text", "needs": "extra [ocr]; nothing to download",
+     "use": "mmreward score --model ocr ..."},
+    {"name": "combo:A=W,B=W", "backbone": "any loadable reward models", "kind": "combo",
+     "outputs": "rewards = weighted sum; dimensions = each part", "needs": "what its parts need",
+     "use": "mmreward score --model combo:pickscore=1,ocr=0.5 ..."},
+])

@@ -1,0 +1,104 @@
+"""What the image-generation rewards share: records in, one reward per image candidate out.
+
+Each candidate of a record carries one generated image; the record's prompt is
+the text it was generated from. A subclass turns a record into what its scorer
+needs (`prepare`: the prompt, or the text the OCR reward looks for) and scores a
+batch of (context, image) pairs (`score_images`). Images of all the records of a
+chunk share batches. A record that cannot be scored (no image, an unreadable
+file, no target text) becomes its own `{"id", "error"}` line.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import replace
+from typing import Any
+
+from mmreward.errors import ConfigError, RecordError
+from mmreward.scoring.base import BaseRewardModel
+from mmreward.scoring.media import MediaOptions
+from mmreward.scoring.records import Item, load_item
+
+
+def candidate_images(item: Item, model: str) -> list:
+    """The one image of each candidate; anything else is this record's error."""
+    images = []
+    for j, cand in enumerate(item.candidates):
+        if cand.videos or len(cand.images) != 1:
+            what = "videos" if cand.videos else f"{len(cand.images)} images"
+            raise RecordError(f"candidate {j}: {model} scores one image per candidate, got {what}")
+        images.append(cand.images[0])
+    return images
+
+
+def check_options(model: str, mode: str | None, unused: dict) -> None:
+    """`mmreward.load` options that do not apply to this model are a user error, not silently dropped."""
+    if mode not in (None, "scalar"):
+        raise ConfigError(f"{model} gives one scalar reward per image; mode {mode!r} does not apply")
+    given = sorted(k for k, v in unused.items() if v is not None)
+    if given:
+        flags = ", ".join(given)
+        raise ConfigError(f"option(s) {flags} do not apply to {model}")
+
+
+def device_and_dtype(device: str | None, dtype: str | None):
+    """Default: the GPU if there is one, float32 (the precision these rewards were released in)."""
+    import torch
+
+    from mmreward.models.backbone import default_device, resolve_dtype
+
+    device = default_device(device)
+    try:
+        return device, (torch.float32 if dtype is None else resolve_dtype(dtype, device))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+class ImageReward(BaseRewardModel):
+    kind = "clip"
+
+    def __init__(self, name: str, max_image_pixels: int | None = None):
+        self.name = name
+        self.media = MediaOptions() if max_image_pixels is None else MediaOptions(max_image_pixels=max_image_pixels)
+
+    #: extra facts for `info` (the checkpoint, the formula)
+    details: dict = {}
+
+    @property
+    def info(self) -> dict:
+        return {**super().info, **self.details}
+
+    def prepare(self, record: dict, item: Item) -> Any:
+        """What `score_images` needs besides the image; raise RecordError if the record lacks it."""
+        return item.prompt
+
+    @abc.abstractmethod
+    def score_images(self, contexts: list, images: list) -> list[dict]:
+        """One dict per image: {"reward": float, ...extra per-candidate outputs}."""
+
+    def score_chunk(self, records: list, media_root=None, batch_size: int = 8) -> list[dict]:
+        opts = replace(self.media, media_root=media_root)
+        outputs: list[dict | None] = [None] * len(records)
+        jobs: list[tuple[int, Any, Any]] = []  # (record index, context, image)
+        for i, rec in enumerate(records):
+            try:
+                item = load_item(rec, opts)
+                images = candidate_images(item, self.name)
+                context = self.prepare(rec, item)
+            except RecordError as exc:
+                outputs[i] = {"id": rec.get("id") if isinstance(rec, dict) else None, "error": str(exc)}
+                continue
+            jobs.extend((i, context, im) for im in images)
+        results: list[dict] = []
+        for start in range(0, len(jobs), batch_size):
+            part = jobs[start:start + batch_size]
+            results.extend(self.score_images([c for _, c, _ in part], [im for _, _, im in part]))
+        per_record: dict[int, list[dict]] = {}
+        for (i, _, _), res in zip(jobs, results):
+            per_record.setdefault(i, []).append(res)
+        for i, res in per_record.items():
+            rewards = [r["reward"] for r in res]
+            out = {"id": records[i].get("id"), "rewards": rewards,
+                   "preferred": max(range(len(rewards)), key=rewards.__getitem__)}
+            out.update({key: [r[key] for r in res] for key in res[0] if key != "reward"})
+            outputs[i] = out
+        return outputs
