@@ -66,6 +66,14 @@ def load_dual_encoder(source: str, processor_source: str | None = None, dtype: t
     return model, processor
 
 
+def in_batches(images, batch_size: int, embed) -> torch.Tensor:
+    """`embed(list of images) -> [k, d]` over `images` in chunks of `batch_size`, concatenated."""
+    images = list(images)
+    if not images:
+        raise ValueError("embed_images needs at least one image")
+    return torch.cat([embed(images[s:s + batch_size]) for s in range(0, len(images), batch_size)])
+
+
 class ClipEmbedder:
     """A frozen CLIP/SigLIP model and its processor: PIL images / arrays and strings in, embeddings out."""
 
@@ -94,20 +102,15 @@ class ClipEmbedder:
                                           return_tensors="pt").to(self.device)
         return features(self.model.get_text_features(**tokens)).float()
 
-    @torch.inference_mode()
     def embed_images(self, images, batch_size: int = 32) -> torch.Tensor:
         """Embeddings [n, d] of images (PIL images or HxWx3 uint8 arrays), `batch_size` per forward pass."""
-        images = list(images)
-        if not images:
-            raise ValueError("embed_images needs at least one image")
-        out = []
-        for start in range(0, len(images), batch_size):
-            batch = [as_image(f) for f in images[start:start + batch_size]]
-            pixels = self.processor.image_processor(images=batch, return_tensors="pt")["pixel_values"]
-            pixels = pixels.to(self.device, self.model.dtype)
-            out.append(features(self.model.get_image_features(pixel_values=pixels)).float())
-        return torch.cat(out)
+        return in_batches(images, batch_size, self._embed_batch)
 
+    @torch.inference_mode()
+    def _embed_batch(self, images: list) -> torch.Tensor:
+        pixels = self.processor.image_processor(images=[as_image(f) for f in images], return_tensors="pt")
+        pixels = pixels["pixel_values"].to(self.device, self.model.dtype)
+        return features(self.model.get_image_features(pixel_values=pixels)).float()
 
 def paired_cosine(embedder, texts: list[str], images: list, batch_size: int = 32) -> torch.Tensor:
     """cos(image_i, text_i) for each pair, from any embedder with `embed_texts` / `embed_images`

@@ -115,13 +115,12 @@ class OpenClipEmbedder:
     def embed_texts(self, texts: list[str]) -> torch.Tensor:
         return self.model.encode_text(self.tokenizer(list(texts)).to(self.device)).float()
 
-    @torch.inference_mode()
     def embed_images(self, images, batch_size: int = 32) -> torch.Tensor:
-        images = list(images)
-        if not images:
-            raise ValueError("embed_images needs at least one image")
-        out = []
-        for start in range(0, len(images), batch_size):
-            pixels = torch.stack([self.transform(im) for im in images[start:start + batch_size]])
-            out.append(self.model.encode_image(pixels.to(self.device, self.dtype)).float())
-        return torch.cat(out)
+        from vision.clip_embed import in_batches
+
+        return in_batches(images, batch_size, self._embed_batch)
+
+    @torch.inference_mode()
+    def _embed_batch(self, images: list) -> torch.Tensor:
+        pixels = torch.stack([self.transform(im) for im in images])
+        return self.model.encode_image(pixels.to(self.device, self.dtype)).float()

@@ -75,6 +75,20 @@ class ImageReward(BaseRewardModel):
     def score_images(self, contexts: list, images: list) -> list[dict]:
         """One dict per image: {"reward": float, ...extra per-candidate outputs}."""
 
+    def run_isolated(self, pairs: list[tuple]) -> list:
+        """Score a batch; if it fails, score its images one by one so only the culprits fail
+        (the Qwen-VL engine's rule, mmreward/scoring/engine.py)."""
+        try:
+            return self.score_images([c for c, _ in pairs], [im for _, im in pairs])
+        except Exception:  # noqa: BLE001 - any model failure is reported per image below
+            results = []
+            for context, image in pairs:
+                try:
+                    results.extend(self.score_images([context], [image]))
+                except Exception as exc:  # noqa: BLE001
+                    results.append(RuntimeError(f"model failed: {type(exc).__name__}: {exc}"))
+            return results
+
     def score_chunk(self, records: list, media_root=None, batch_size: int = 8) -> list[dict]:
         opts = replace(self.media, media_root=media_root)
         outputs: list[dict | None] = [None] * len(records)
@@ -88,14 +102,17 @@ class ImageReward(BaseRewardModel):
                 outputs[i] = {"id": rec.get("id") if isinstance(rec, dict) else None, "error": str(exc)}
                 continue
             jobs.extend((i, context, im) for im in images)
-        results: list[dict] = []
+        results: list = []
         for start in range(0, len(jobs), batch_size):
-            part = jobs[start:start + batch_size]
-            results.extend(self.score_images([c for _, c, _ in part], [im for _, _, im in part]))
-        per_record: dict[int, list[dict]] = {}
+            results.extend(self.run_isolated([(c, im) for _, c, im in jobs[start:start + batch_size]]))
+        per_record: dict[int, list] = {}
         for (i, _, _), res in zip(jobs, results):
             per_record.setdefault(i, []).append(res)
         for i, res in per_record.items():
+            failed = [j for j, r in enumerate(res) if isinstance(r, Exception)]
+            if failed:
+                outputs[i] = {"id": records[i].get("id"), "error": f"candidate {failed[0]}: {res[failed[0]]}"}
+                continue
             rewards = [r["reward"] for r in res]
             out = {"id": records[i].get("id"), "rewards": rewards,
                    "preferred": max(range(len(rewards)), key=rewards.__getitem__)}
