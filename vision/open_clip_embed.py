@@ -22,7 +22,9 @@ import torch
 def resize_longest_and_pad(size: int, mean=None, std=None) -> Callable:
     """HPSv2's evaluation preprocessing (tgxs002/HPSv2 hpsv2/src/open_clip/transform.py,
     `image_transform(..., resize_longest_max=True)` with `ResizeMaxSize(fill=0)`, which
-    `hpsv2/img_score.py` selects with `light_augmentation=True`): RGB -> tensor in [0, 1],
+    `hpsv2/img_score.py` selects through factory.py's `light_augmentation=True`; transform.py
+    and factory.py read in the copies vendored by sayZhongWen/AttackHPS, arkadiPiven/mlhb_sda
+    and JHLEE17/HPSv2, which agree): RGB -> tensor in [0, 1],
     bicubic resize so the longer side is `size`, zero (black) padding centred to a square,
     then CLIP normalisation (OpenAI mean/std: the laion2B-s32B-b79K ViT-H-14 config has none
     of its own). The official code pads only when it resized; an image whose longer side is

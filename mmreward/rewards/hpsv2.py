@@ -5,8 +5,8 @@ As tgxs002/HPSv2 `hpsv2/img_score.py` scores: `create_model_and_transforms('ViT-
 `model.load_state_dict(torch.load(cp)['state_dict'])`, the prompt tokenized by
 `get_tokenizer('ViT-H-14')` (CLIP BPE, 77 tokens), and the score
 `diag(image_features @ text_features.T)` where the model's forward returns both
-features L2-normalised: the plain cosine (no logit scale), about 0.2-0.35 for
-real images. Preprocessing: `vision.open_clip_embed.resize_longest_and_pad`.
+features L2-normalised: the plain cosine (no logit scale).
+Preprocessing: `vision.open_clip_embed.resize_longest_and_pad`.
 
 v2.0 and v2.1 are one architecture and one scorer with different weights:
 `hpsv2/utils.py` `hps_version_map` = {"v2.0": "HPS_v2_compressed.pt",

@@ -1,7 +1,8 @@
 """OCR text-rendering reward: 1 - normalised edit distance between the text asked for and the text read.
 
-Flow-GRPO's OCR reward (yifan123/flow_grpo `flow_grpo/ocr.py`, `OcrScorer.__call__`),
-reproduced step by step:
+Flow-GRPO's OCR reward (yifan123/flow_grpo `flow_grpo/ocr.py`, `OcrScorer.__call__`; read in
+the forks zqqqqz2000/flow_grpo and Xianchao-Wu/flow_grpo, identical there, as only a .pyc of the
+upstream file was at hand), reproduced step by step:
 - target: the text between the first pair of double quotes of the prompt
   (`prompt.split('"')[1]`);
 - read: the texts of all lines the OCR keeps, concatenated in reading order;
@@ -99,7 +100,7 @@ class OcrReward(ImageReward):
 
 
 def load(name_or_path: str, mode: str | None = None, *, rec_model: str | None = None, det_model: str | None = None,
-         text_score: float = 0.5, threads: int | None = None, rec_batch_size: int = 16,
+         text_score: float = 0.5, threads: int | None = None, rec_batch_size: int = 1,
          target_field: str = TARGET_FIELD, device: str | None = None, max_image_pixels: int | None = None,
          **unused) -> OcrReward:
     base, inline = split_source(name_or_path)

@@ -5,7 +5,7 @@ model `yuvalkirstain/PickScore_v1` (a transformers CLIPModel, ViT-H/14), the
 processor of the checkpoint it was fine-tuned from,
 `laion/CLIP-ViT-H-14-laion2B-s32B-b79K` (text padded, truncated to 77 tokens),
 both embeddings L2-normalised, the dot product times `model.logit_scale.exp()`.
-The reward is that raw score (about 18-23 for real images), not the softmax over
+The reward is that raw score, not the softmax over
 candidates the README also shows; Flow-GRPO trains on score / 26 (its
 flow_grpo/pickscore_scorer.py), which is `combo:pickscore=0.03846` here.
 

@@ -75,15 +75,19 @@ def test_real_ocr_ranks_renderings_and_gives_zero_to_unreadable_images(ocr, medi
     assert out[2]["rewards"] == [1.0, 0.0]
 
 
-def test_batched_reading_matches_the_library_per_image(ocr, media):
-    """Recognising the crops of several images together pads them to a common width, which may
-    move a space ("OPEN LATE" vs "OPENLATE"); the text the reward compares is the same."""
+@pytest.mark.parametrize("rec_batch_size", [1, 4])
+def test_batched_reading_matches_the_library_per_image(ocr, media, rec_batch_size):
+    """The crops of several images recognised together give the library's per-image reading.
+    Several crops per recogniser pass are padded to the widest, which may move a space
+    ("OPEN LATE" vs "OPENLATE"); the text the reward compares is the same."""
     from mmreward.rewards.ocr import normalize
+    from vision.ocr import OcrEngine, OcrOptions
 
+    engine = ocr.engine if rec_batch_size == 1 else OcrEngine(OcrOptions(threads=1, rec_batch_size=rec_batch_size))
     images = [Image.open(media / f).convert("RGB") for f in ("right.png", "typo.png", "wrong.png", "blank.png")]
     images.append(render("Spring Sale 2025", size=(640, 200), font_size=56))
-    batched = ["".join(t for t, _ in lines) for lines in ocr.engine.read(images)]
-    single = ["".join(t for t, _ in ocr.engine.read_single(im)) for im in images]
+    batched = ["".join(t for t, _ in lines) for lines in engine.read(images)]
+    single = ["".join(t for t, _ in engine.read_single(im)) for im in images]
     assert [normalize(t) for t in batched] == [normalize(t) for t in single]
     assert [normalize(t) for t in batched] == ["openlate", "openlaet", "closed", "", "springsale2025"]
 
