@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from mmreward.errors import ConfigError
-from mmreward.rewards.base import ImageReward, check_options, device_and_dtype
+from mmreward.rewards.base import ImageReward, check_options, device_and_dtype, media_options
 from mmreward.rewards.sources import loading, pick_source, split_source
 
 DEFAULT_CLIP = "openai/clip-vit-large-patch14"
@@ -54,8 +54,8 @@ class AestheticMLP(nn.Module):
 
 class Aesthetic(ImageReward):
     def __init__(self, embedder, head: AestheticMLP, name: str = "aesthetic", clip: str = DEFAULT_CLIP,
-                 head_path: str = "", max_image_pixels: int | None = None):
-        super().__init__(name, max_image_pixels)
+                 head_path: str = "", media=None):
+        super().__init__(name, media)
         self.embedder, self.head = embedder, head.to(embedder.device)
         self.details = {"checkpoint": head_path, "clip": clip, "formula": "MLP(normalize(clip_image_embedding))"}
 
@@ -67,10 +67,11 @@ class Aesthetic(ImageReward):
 
 
 def load(name_or_path: str, mode: str | None = None, *, head: str | None = None, clip: str = DEFAULT_CLIP,
-         device: str | None = None, dtype: str | None = None, max_image_pixels: int | None = None,
-         **unused) -> Aesthetic:
+         device: str | None = None, dtype: str | None = None,
+         **options) -> Aesthetic:
     base, inline = split_source(name_or_path)
-    check_options(base, mode, unused)
+    media = media_options(options)
+    check_options(base, mode, options)
     head_path = pick_source(base, inline, head, "head", None)
     if head_path is None:
         raise ConfigError(f"{base} needs its head file: {base}@/path/to/{HEAD_FILE} (from "
@@ -86,4 +87,4 @@ def load(name_or_path: str, mode: str | None = None, *, head: str | None = None,
     if width != mlp.layers[0].in_features:
         raise ConfigError(f"{base}: head {head_path!r} takes {mlp.layers[0].in_features}-d embeddings but CLIP "
                           f"{clip!r} gives {width}-d ones")
-    return Aesthetic(embedder, mlp.to(torch_dtype), base, str(clip), head_path, max_image_pixels)
+    return Aesthetic(embedder, mlp.to(torch_dtype), base, str(clip), head_path, media)

@@ -40,6 +40,17 @@ def check_options(model: str, mode: str | None, unused: dict) -> None:
         raise ConfigError(f"option(s) {flags} do not apply to {model}")
 
 
+#: media limits of `mmreward.load` (docs/architecture.md, "Scoring records"): they bound how a
+#: record's media are decoded, so they apply to every reward that reads records
+MEDIA_CAPS = ("max_image_pixels", "max_media_bytes", "max_video_frames", "default_fps")
+
+
+def media_options(options: dict) -> MediaOptions:
+    """Pop the media limits out of `options` (None: the default)."""
+    caps = {key: options.pop(key) for key in MEDIA_CAPS if key in options}
+    return MediaOptions(**{k: v for k, v in caps.items() if v is not None})
+
+
 def device_and_dtype(device: str | None, dtype: str | None):
     """Default: the GPU if there is one, float32 (the precision these rewards were released in)."""
     import torch
@@ -56,9 +67,9 @@ def device_and_dtype(device: str | None, dtype: str | None):
 class ImageReward(BaseRewardModel):
     kind = "clip"
 
-    def __init__(self, name: str, max_image_pixels: int | None = None):
+    def __init__(self, name: str, media: MediaOptions | None = None):
         self.name = name
-        self.media = MediaOptions() if max_image_pixels is None else MediaOptions(max_image_pixels=max_image_pixels)
+        self.media = media or MediaOptions()
 
     #: extra facts for `info` (the checkpoint, the formula)
     details: dict = {}

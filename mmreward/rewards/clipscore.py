@@ -11,7 +11,7 @@ CLIP/SigLIP checkpoint may be given (`clipscore@DIR_OR_HUB_ID`, `clip=`).
 """
 from __future__ import annotations
 
-from mmreward.rewards.base import ImageReward, check_options, device_and_dtype
+from mmreward.rewards.base import ImageReward, check_options, device_and_dtype, media_options
 from mmreward.rewards.sources import loading, pick_source, split_source
 
 DEFAULT_CLIP = "openai/clip-vit-base-patch32"
@@ -28,8 +28,8 @@ def caption(prompt: str, prefix: str) -> str:
 
 class ClipScore(ImageReward):
     def __init__(self, embedder, name: str = "clipscore", prefix: str = OFFICIAL_PREFIX, w: float = OFFICIAL_W,
-                 source: str = DEFAULT_CLIP, max_image_pixels: int | None = None):
-        super().__init__(name, max_image_pixels)
+                 source: str = DEFAULT_CLIP, media=None):
+        super().__init__(name, media)
         self.embedder, self.prefix, self.w = embedder, prefix, float(w)
         self.details = {"checkpoint": source, "formula": f"{self.w} * max(cos(image, text), 0)",
                         "prefix": prefix}
@@ -43,13 +43,14 @@ class ClipScore(ImageReward):
 
 def load(name_or_path: str, mode: str | None = None, *, clip: str | None = None, prefix: str = OFFICIAL_PREFIX,
          w: float = OFFICIAL_W, device: str | None = None, dtype: str | None = None,
-         max_image_pixels: int | None = None, **unused) -> ClipScore:
+         **options) -> ClipScore:
     base, inline = split_source(name_or_path)
-    check_options(base, mode, unused)
+    media = media_options(options)
+    check_options(base, mode, options)
     source = pick_source(base, inline, clip, "clip", DEFAULT_CLIP)
     device, torch_dtype = device_and_dtype(device, dtype)
     from vision.clip_embed import ClipEmbedder
 
     with loading(base, source):
         embedder = ClipEmbedder.from_pretrained(source, device=device, dtype=torch_dtype)
-    return ClipScore(embedder, base, prefix, w, source, max_image_pixels)
+    return ClipScore(embedder, base, prefix, w, source, media)

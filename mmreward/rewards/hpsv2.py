@@ -17,7 +17,7 @@ open_clip architecture (a name or a model-config .json), for tests and variants.
 from __future__ import annotations
 
 from mmreward.errors import require
-from mmreward.rewards.base import ImageReward, check_options, device_and_dtype
+from mmreward.rewards.base import ImageReward, check_options, device_and_dtype, media_options
 from mmreward.rewards.sources import hub_file, loading, pick_source, split_source
 
 HUB_REPO = "xswu/HPSv2"
@@ -27,8 +27,8 @@ ARCH = "ViT-H-14"
 
 class HpsV2(ImageReward):
     def __init__(self, embedder, name: str = "hpsv2", source: str = "", arch: str = ARCH,
-                 max_image_pixels: int | None = None):
-        super().__init__(name, max_image_pixels)
+                 media=None):
+        super().__init__(name, media)
         self.embedder = embedder
         self.details = {"checkpoint": source, "arch": str(arch), "formula": "cos(image, prompt)"}
 
@@ -39,10 +39,11 @@ class HpsV2(ImageReward):
 
 
 def load(name_or_path: str, mode: str | None = None, *, checkpoint: str | None = None, arch: str = ARCH,
-         device: str | None = None, dtype: str | None = None, max_image_pixels: int | None = None,
-         **unused) -> HpsV2:
+         device: str | None = None, dtype: str | None = None,
+         **options) -> HpsV2:
     base, inline = split_source(name_or_path)
-    check_options(base, mode, unused)
+    media = media_options(options)
+    check_options(base, mode, options)
     require("open_clip", "clip", base)
     source = pick_source(base, inline, checkpoint, "checkpoint", None)
     if source is None:
@@ -52,4 +53,4 @@ def load(name_or_path: str, mode: str | None = None, *, checkpoint: str | None =
 
     with loading(base, source):
         embedder = OpenClipEmbedder.from_checkpoint(source, arch, device=device, dtype=torch_dtype)
-    return HpsV2(embedder, base, source, arch, max_image_pixels)
+    return HpsV2(embedder, base, source, arch, media)

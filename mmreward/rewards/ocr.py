@@ -27,7 +27,7 @@ import logging
 import re
 
 from mmreward.errors import RecordError, require
-from mmreward.rewards.base import ImageReward, check_options
+from mmreward.rewards.base import ImageReward, check_options, media_options
 from mmreward.rewards.sources import loading, pick_source, split_source
 
 log = logging.getLogger(__name__)
@@ -78,8 +78,8 @@ def target_text(record: dict, prompt: str, field: str = TARGET_FIELD) -> str:
 class OcrReward(ImageReward):
     kind = "ocr"
 
-    def __init__(self, engine, name: str = "ocr", field: str = TARGET_FIELD, max_image_pixels: int | None = None):
-        super().__init__(name, max_image_pixels)
+    def __init__(self, engine, name: str = "ocr", field: str = TARGET_FIELD, media=None):
+        super().__init__(name, media)
         self.engine, self.field = engine, field
         opts = engine.opts
         self.details = {"checkpoint": {"det": opts.det_model or "rapidocr ch_PP-OCRv4_det_infer.onnx",
@@ -101,10 +101,11 @@ class OcrReward(ImageReward):
 
 def load(name_or_path: str, mode: str | None = None, *, rec_model: str | None = None, det_model: str | None = None,
          text_score: float = 0.5, threads: int | None = None, rec_batch_size: int = 1,
-         target_field: str = TARGET_FIELD, device: str | None = None, max_image_pixels: int | None = None,
-         **unused) -> OcrReward:
+         target_field: str = TARGET_FIELD, device: str | None = None,
+         **options) -> OcrReward:
     base, inline = split_source(name_or_path)
-    check_options(base, mode, unused)
+    media = media_options(options)
+    check_options(base, mode, options)
     if device not in (None, "cpu"):
         # accepted, so that `accelerate launch ... score` (which passes each process its GPU) works
         log.info("%s runs on onnxruntime's CPU provider, not on %s", base, device)
@@ -117,4 +118,4 @@ def load(name_or_path: str, mode: str | None = None, *, rec_model: str | None = 
                       rec_batch_size=rec_batch_size)
     with loading(base, rec):
         engine = OcrEngine(opts)
-    return OcrReward(engine, base, target_field, max_image_pixels)
+    return OcrReward(engine, base, target_field, media)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mmreward.rewards.base import ImageReward, check_options, device_and_dtype
+from mmreward.rewards.base import ImageReward, check_options, device_and_dtype, media_options
 from mmreward.rewards.sources import loading, pick_source, split_source
 
 DEFAULT_MODEL = "yuvalkirstain/PickScore_v1"
@@ -25,8 +25,8 @@ DEFAULT_PROCESSOR = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"
 
 class PickScore(ImageReward):
     def __init__(self, embedder, name: str = "pickscore", source: str = DEFAULT_MODEL,
-                 processor: str = DEFAULT_PROCESSOR, max_image_pixels: int | None = None):
-        super().__init__(name, max_image_pixels)
+                 processor: str = DEFAULT_PROCESSOR, media=None):
+        super().__init__(name, media)
         self.embedder = embedder
         self.details = {"checkpoint": source, "processor": processor,
                         "formula": "exp(logit_scale) * cos(image, prompt)"}
@@ -45,10 +45,11 @@ def default_processor(source: str) -> str:
 
 
 def load(name_or_path: str, mode: str | None = None, *, model: str | None = None, processor: str | None = None,
-         device: str | None = None, dtype: str | None = None, max_image_pixels: int | None = None,
-         **unused) -> PickScore:
+         device: str | None = None, dtype: str | None = None,
+         **options) -> PickScore:
     base, inline = split_source(name_or_path)
-    check_options(base, mode, unused)
+    media = media_options(options)
+    check_options(base, mode, options)
     source = pick_source(base, inline, model, "model", DEFAULT_MODEL)
     processor = str(processor) if processor is not None else default_processor(source)
     device, torch_dtype = device_and_dtype(device, dtype)
@@ -56,4 +57,4 @@ def load(name_or_path: str, mode: str | None = None, *, model: str | None = None
 
     with loading(base, source):
         embedder = ClipEmbedder.from_pretrained(source, processor, device=device, dtype=torch_dtype)
-    return PickScore(embedder, base, source, processor, max_image_pixels)
+    return PickScore(embedder, base, source, processor, media)

@@ -134,3 +134,15 @@ def test_a_missing_ocr_extra_is_a_one_line_error(monkeypatch, tmp_path, capsys):
     assert rc == 2 and len(err) == 1
     assert err[0].startswith("mmreward score: rapidocr_onnxruntime is needed for the OCR reward")
     assert "pip install 'mmreward[ocr]'" in err[0]
+
+
+def test_images_in_memory_and_media_limits(ocr, monkeypatch):
+    """Records built in memory (an RL loop's rollouts) are scored without files; the media limits
+    of `mmreward.load` reach the reward's decoding."""
+    import numpy as np
+
+    record = {"id": "mem", "prompt": 'a poster that says "Open Late"',
+              "candidates": [{"images": [render("OPEN LATE")]}, {"images": [np.asarray(render("CLOSED"))]}]}
+    assert ocr.score([record])[0]["rewards"] == [1.0, text_reward("Open Late", "CLOSED")]
+    small = mmreward.load("ocr", threads=1, max_image_pixels=1000)
+    assert "over the cap" in small.score([record])[0]["error"]
