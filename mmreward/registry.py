@@ -112,3 +112,41 @@ CATALOG += [
      "needs": "the checkpoint directory with value_head.safetensors",
      "use": "mmreward score --model SKYWORK_DIR --input IN --output OUT"},
 ]
+
+# The image-generation rewards (mmreward/rewards/): `NAME` loads the released default,
+# `NAME@PATH_OR_HUB_ID` another copy; `combo:` a weighted sum of any loadable models.
+_IMAGE_REWARDS = {
+    "clipscore": "mmreward.rewards.clipscore:load",
+    "pickscore": "mmreward.rewards.pickscore:load",
+    "hpsv2": "mmreward.rewards.hpsv2:load",
+    "hpsv2.1": "mmreward.rewards.hpsv2:load",
+    "aesthetic": "mmreward.rewards.aesthetic:load",
+    "ocr": "mmreward.rewards.ocr:load",
+}
+NAMED.update(_IMAGE_REWARDS)
+PREFIXES.update({f"{name}@": spec for name, spec in _IMAGE_REWARDS.items()})
+PREFIXES["combo:"] = "mmreward.rewards.combo:load"
+CATALOG.extend([
+    {"name": "clipscore", "backbone": "CLIP ViT-B/32 (any CLIP/SigLIP)", "kind": "image reward: CLIP cosine",
+     "outputs": "rewards = 2.5 * max(cos, 0)", "needs": "openai/clip-vit-base-patch32, or clipscore@DIR",
+     "use": "mmreward score --model clipscore --input IN --output OUT"},
+    {"name": "pickscore", "backbone": "CLIP-H (PickScore_v1)", "kind": "image reward: preference-tuned CLIP",
+     "outputs": "rewards = exp(logit_scale) * cos",
+     "needs": "yuvalkirstain/PickScore_v1 and the laion/CLIP-ViT-H-14-laion2B-s32B-b79K processor, or pickscore@DIR",
+     "use": "mmreward score --model pickscore --input IN --output OUT"},
+    *({"name": name, "backbone": "open_clip ViT-H-14", "kind": "image reward: preference-tuned CLIP",
+       "outputs": "rewards = cos", "needs": f"extra [clip]; {file} from xswu/HPSv2, or {name}@FILE",
+       "use": f"mmreward score --model {name}@{file} --input IN --output OUT"}
+      for name, file in (("hpsv2", "HPS_v2_compressed.pt"), ("hpsv2.1", "HPS_v2.1_compressed.pt"))),
+    {"name": "aesthetic", "backbone": "CLIP ViT-L/14 + LAION MLP", "kind": "image reward: aesthetic predictor",
+     "outputs": "rewards = aesthetic score (1-10 scale)",
+     "needs": "openai/clip-vit-large-patch14 and the head file sac+logos+ava1-l14-linearMSE.pth",
+     "use": "mmreward score --model aesthetic@HEAD.pth --input IN --output OUT"},
+    {"name": "ocr", "backbone": "PP-OCRv4 det + rec (ONNX)", "kind": "image reward: text rendering (Flow-GRPO)",
+     "outputs": "rewards = 1 - normalised edit distance to the quoted text, ocr_text",
+     "needs": "extra [ocr]; the weights ship in the rapidocr-onnxruntime wheel",
+     "use": "mmreward score --model ocr --input IN --output OUT"},
+    {"name": "combo:NAME=W,NAME=W", "backbone": "any loadable reward models", "kind": "weighted sum",
+     "outputs": "rewards = the weighted sum, dimensions = each part", "needs": "what its parts need",
+     "use": "mmreward score --model combo:pickscore=1,ocr=0.5 --input IN --output OUT"},
+])

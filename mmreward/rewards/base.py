@@ -1,0 +1,132 @@
+"""What the image-generation rewards share: records in, one reward per image candidate out.
+
+Each candidate of a record carries one generated image; the record's prompt is
+the text it was generated from. A subclass turns a record into what its scorer
+needs (`prepare`: the prompt, or the text the OCR reward looks for) and scores a
+batch of (context, image) pairs (`score_images`). Images of all the records of a
+chunk share batches. A record that cannot be scored (no image, an unreadable
+file, no target text) becomes its own `{"id", "error"}` line.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import replace
+from typing import Any
+
+from mmreward.errors import ConfigError, RecordError
+from mmreward.scoring.base import BaseRewardModel
+from mmreward.scoring.media import MediaOptions
+from mmreward.scoring.records import Item, load_item
+
+
+def candidate_images(item: Item, model: str) -> list:
+    """The one image of each candidate; anything else is this record's error."""
+    images = []
+    for j, cand in enumerate(item.candidates):
+        if cand.videos or len(cand.images) != 1:
+            what = "videos" if cand.videos else f"{len(cand.images)} images"
+            raise RecordError(f"candidate {j}: {model} scores one image per candidate, got {what}")
+        images.append(cand.images[0])
+    return images
+
+
+def check_options(model: str, mode: str | None, unused: dict) -> None:
+    """`mmreward.load` options that do not apply to this model are a user error, not silently dropped."""
+    if mode not in (None, "scalar"):
+        raise ConfigError(f"{model} gives one scalar reward per image; mode {mode!r} does not apply")
+    given = sorted(k for k, v in unused.items() if v is not None)
+    if given:
+        flags = ", ".join(given)
+        raise ConfigError(f"option(s) {flags} do not apply to {model}")
+
+
+#: media limits of `mmreward.load` (docs/architecture.md, "Scoring records"): they bound how a
+#: record's media are decoded, so they apply to every reward that reads records
+MEDIA_CAPS = ("max_image_pixels", "max_media_bytes", "max_video_frames", "default_fps")
+
+
+def media_options(options: dict) -> MediaOptions:
+    """Pop the media limits out of `options` (None: the default)."""
+    caps = {key: options.pop(key) for key in MEDIA_CAPS if key in options}
+    return MediaOptions(**{k: v for k, v in caps.items() if v is not None})
+
+
+def device_and_dtype(device: str | None, dtype: str | None):
+    """Default: the GPU if there is one, float32 (the precision these rewards were released in)."""
+    import torch
+
+    from mmreward.models.backbone import default_device, resolve_dtype
+
+    device = default_device(device)
+    try:
+        return device, (torch.float32 if dtype is None else resolve_dtype(dtype, device))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+class ImageReward(BaseRewardModel):
+    kind = "clip"
+
+    def __init__(self, name: str, media: MediaOptions | None = None):
+        self.name = name
+        self.media = media or MediaOptions()
+
+    #: extra facts for `info` (the checkpoint, the formula)
+    details: dict = {}
+
+    @property
+    def info(self) -> dict:
+        return {**super().info, **self.details}
+
+    def prepare(self, record: dict, item: Item) -> Any:
+        """What `score_images` needs besides the image; raise RecordError if the record lacks it."""
+        return item.prompt
+
+    @abc.abstractmethod
+    def score_images(self, contexts: list, images: list) -> list[dict]:
+        """One dict per image: {"reward": float, ...extra per-candidate outputs}."""
+
+    def run_isolated(self, pairs: list[tuple]) -> list:
+        """Score a batch; if it fails, score its images one by one so only the culprits fail
+        (the Qwen-VL engine's rule, mmreward/scoring/engine.py)."""
+        try:
+            return self.score_images([c for c, _ in pairs], [im for _, im in pairs])
+        except Exception:  # noqa: BLE001 - any model failure is reported per image below
+            results = []
+            for context, image in pairs:
+                try:
+                    results.extend(self.score_images([context], [image]))
+                except Exception as exc:  # noqa: BLE001
+                    results.append(RuntimeError(f"model failed: {type(exc).__name__}: {exc}"))
+            return results
+
+    def score_chunk(self, records: list, media_root=None, batch_size: int = 8) -> list[dict]:
+        opts = replace(self.media, media_root=media_root)
+        outputs: list[dict | None] = [None] * len(records)
+        jobs: list[tuple[int, Any, Any]] = []  # (record index, context, image)
+        for i, rec in enumerate(records):
+            try:
+                item = load_item(rec, opts)
+                images = candidate_images(item, self.name)
+                context = self.prepare(rec, item)
+            except RecordError as exc:
+                outputs[i] = {"id": rec.get("id") if isinstance(rec, dict) else None, "error": str(exc)}
+                continue
+            jobs.extend((i, context, im) for im in images)
+        results: list = []
+        for start in range(0, len(jobs), batch_size):
+            results.extend(self.run_isolated([(c, im) for _, c, im in jobs[start:start + batch_size]]))
+        per_record: dict[int, list] = {}
+        for (i, _, _), res in zip(jobs, results):
+            per_record.setdefault(i, []).append(res)
+        for i, res in per_record.items():
+            failed = [j for j, r in enumerate(res) if isinstance(r, Exception)]
+            if failed:
+                outputs[i] = {"id": records[i].get("id"), "error": f"candidate {failed[0]}: {res[failed[0]]}"}
+                continue
+            rewards = [r["reward"] for r in res]
+            out = {"id": records[i].get("id"), "rewards": rewards,
+                   "preferred": max(range(len(rewards)), key=rewards.__getitem__)}
+            out.update({key: [r[key] for r in res] for key in res[0] if key != "reward"})
+            outputs[i] = out
+        return outputs
