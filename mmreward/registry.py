@@ -112,3 +112,6 @@ CATALOG += [
      "needs": "the checkpoint directory with value_head.safetensors",
      "use": "mmreward score --model SKYWORK_DIR --input IN --output OUT"},
 ]
+
+# `mmreward.load("http://HOST:PORT")`: a running `mmreward serve` (mmreward/serve/remote.py)
+PREFIXES["http://"] = PREFIXES["https://"] = "mmreward.serve.remote:load_remote"
