@@ -57,8 +57,9 @@ def compute_score(data_source=None, solution_str: str = "", ground_truth=None, e
                   model="tiny", mode: str | None = None, media_root=None, on_error="raise", **load_kwargs) -> dict:
     """verl's reward-function signature; `model`, `mode`, `media_root`, `on_error` and load
     options come from `reward_kwargs`."""
+    record = record_of(solution_str, extra_info)
     rm = model_of(model, mode, on_error, load_kwargs)
-    return result_of(rm.score([record_of(solution_str, extra_info)], media_root)[0], on_error)
+    return result_of(rm.score([record], media_root)[0], on_error)
 
 
 async def compute_score_async(data_source=None, solution_str: str = "", ground_truth=None, extra_info=None, *,
@@ -66,6 +67,7 @@ async def compute_score_async(data_source=None, solution_str: str = "", ground_t
                               **load_kwargs) -> dict:
     """`compute_score` as a coroutine: verl awaits it, so many responses are in flight at once
     (a service batches them)."""
+    record = record_of(solution_str, extra_info)
     rm = model_of(model, mode, on_error, load_kwargs)
-    outputs = await ascore(rm, [record_of(solution_str, extra_info)], media_root)
+    outputs = await ascore(rm, [record], media_root)
     return result_of(outputs[0], on_error)
