@@ -6,8 +6,9 @@
 TRL (1.16, `GRPOTrainer._calculate_rewards`) calls a reward function with `prompts`,
 `completions`, `completion_ids` and every other dataset column as a keyword argument, one
 entry per completion: an `image` column arrives as `image=[...]` (one image per completion),
-an `images` column as `images=[[...], ...]`; a `video`/`videos` column likewise. It logs
-the returned floats as `rewards/<__name__>/mean`.
+an `images` column as `images=[[...], ...]`; a `video`/`videos` column likewise. The same
+images also sit in the prompt's `{"type": "image", "image": ...}` parts; each is used once.
+It logs the returned floats as `rewards/<__name__>/mean`.
 
 Each completion becomes one pointwise record: the prompt's question (the text of its last
 user message), the prompt's images and videos, and the completion's text as the candidate.
@@ -61,8 +62,10 @@ class GRPOReward:
         for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True)):
             question, inline = question_of(prompt)
             column = lambda name: columns[name][i] if columns.get(name) is not None else None  # noqa: E731
+            # TRL also puts the column's images into the prompt's image parts: count each once
+            given = as_list(column("image")) + as_list(column("images"))
             record = {"id": i, "prompt": question,
-                      "images": inline + as_list(column("image")) + as_list(column("images")),
+                      "images": inline + [im for im in given if not any(im is seen for seen in inline)],
                       "videos": as_list(column("video")) + as_list(column("videos")),
                       "candidates": [{"text": completion_text(completion)}]}
             if column("fps") is not None:

@@ -13,8 +13,10 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
+from PIL import Image
 
 import mmreward
+from mmreward.scoring.datauri import encode_data_uri
 from serve_helpers import Server, bomb_png
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.slow]
@@ -57,13 +59,17 @@ def assert_good(server, records, expected):
 
 
 def test_scores_equal_in_process_and_long_lists_are_split(server, media, expected):
-    _, records = media
+    root, records = media
     client = mmreward.Client(server.url, api_key=KEY)
     out = client.score(records)  # 24 records, the server takes 16 per request
     assert [o["id"] for o in out] == [r["id"] for r in records]
     for o in out:
         assert o["rewards"] == pytest.approx(expected[o["id"]]["rewards"], abs=1e-5)
         assert o["preferred"] == expected[o["id"]]["preferred"]
+    # in-memory images travel as data URIs and get the rewards of the same pixels in process
+    in_memory = [{**r, "candidates": [{"images": [Image.open(root / c["images"][0])]} for c in r["candidates"]]}
+                 for r in records[:4]]
+    assert [o["rewards"] for o in client.score(in_memory)] == [o["rewards"] for o in out[:4]]
     remote = mmreward.load(server.url, api_key=KEY)  # the registry's http:// loader
     assert remote.info["served"]["kind"] == "scalar"
     assert [o["rewards"] for o in remote.score(records[:3])] == [o["rewards"] for o in out[:3]]
@@ -96,6 +102,10 @@ def test_bad_records_get_an_error_in_their_slot_and_the_rest_are_scored(server, 
         ({"id": "types", "prompt": 7, "candidates": "x"}, "missing or non-string field 'prompt'"),
         ({"id": "cands", "prompt": "p", "candidates": [{"text": 3}]}, "'text' must be a string"),
         ({"id": "bomb", "prompt": "p", "candidates": [{"images": ["bomb.png"]}]}, "100.0 MP"),
+        ({"id": "bomb-uri", "prompt": "p", "candidates": [{"images": [encode_data_uri(bomb_png(10_000, 10_000),
+                                                                                      "image/png")]}]}, "100.0 MP"),
+        ({"id": "base64", "prompt": "p", "candidates": [{"images": ["data:image/png;base64,iVBOR@@w0KGgo="]}]},
+         "invalid base64"),
         ({"id": "escape", "prompt": "p", "images": ["../x.png"], "candidates": [{"text": "t"}]}, "media root"),
         ({"id": "missing", "prompt": "p", "candidates": [{"images": ["nope.png"]}]}, "not found"),
         # the prompt's extra image token makes the processor raise inside the model replica
@@ -210,6 +220,19 @@ def test_verl_and_the_adapters_work_against_the_service(server, media, scalar_rm
     assert ranking.method == direct.method == "pointwise"
     assert ranking.order == direct.order
     assert ranking.rewards == pytest.approx(direct.rewards, abs=1e-5)
+
+
+def test_readme_snippets_that_use_a_service_run(server, rl_snippets, media, monkeypatch):
+    root, _ = media
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("MMREWARD_API_KEY", KEY)  # what the README's Client() picks up
+    ran = []
+    for snippet in rl_snippets:
+        if snippet["service"]:
+            code = snippet["code"].replace("http://127.0.0.1:8000", server.url)
+            exec(compile(code, f"README.md ({snippet['heading']})", "exec"), {"__name__": "readme"})
+            ran.append(snippet["heading"])
+    assert ran == ["The reward service", "OpenRLHF"]
 
 
 def test_two_replicas_both_take_work(server, media):
