@@ -171,7 +171,7 @@ def test_a_client_that_disconnects_costs_nothing_else(server, media, expected):
 
 
 def test_openrlhf_own_client_gets_rewards_from_the_service(server, media, scalar_rm, tiny_dir):
-    from openrlhf.utils.agent import SingleTurnAgentExecutor
+    agent = pytest.importorskip("openrlhf.utils.agent")  # installed --no-deps (.ci/setup)
     from transformers import AutoTokenizer
 
     from mmreward.integrations.openrlhf import make_label
@@ -190,7 +190,7 @@ def test_openrlhf_own_client_gets_rewards_from_the_service(server, media, scalar
 
     label = make_label(images=[image])
     # OpenRLHF sends no headers: the key goes in the URL, which it posts to as given
-    executor = SingleTurnAgentExecutor(f"{server.url}/get_reward?api_key={KEY}")
+    executor = agent.SingleTurnAgentExecutor(f"{server.url}/get_reward?api_key={KEY}")
     params = SimpleNamespace(max_tokens=16, logprobs=None)
     out = asyncio.run(executor.execute(prompt, label, params, 256, tokenizer, Engine()))
     want = scalar_rm.score(
