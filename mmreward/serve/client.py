@@ -2,23 +2,27 @@
 
     client = mmreward.Client("http://127.0.0.1:8000", api_key="...")
     client.score(records)                 # -> the output dicts, in order
-    await client.ascore(records)          # the same from async code; pieces go concurrently
+    await client.ascore(records)          # the same from async code
     client.get_reward(queries, prompts, labels)   # OpenRLHF's protocol
 
 Long record lists are split into requests of `max_records_per_request` (the server's own
-limit when it is lower, read from /health once). Connection failures, 502 and 503 are
-retried with exponential backoff (a 503's Retry-After is honoured); other errors raise
-`ServiceError` with the server's message at once. In-memory media (PIL images, arrays,
-tensors, bytes, frames) are sent as data: URIs (`mmreward.serve.wire`); paths are sent as
-they are, for the server to read under its --media-root, unless `media_root` is given, in
-which case they are read here (confined to it) and sent inline.
+limit when it is lower, read from /health once), sent up to `max_concurrency` at a time.
+Connection failures, 502 and 503 are retried with exponential backoff (a 503's Retry-After
+is honoured); other errors raise `ServiceError` with the server's message at once. In-memory
+media (PIL images, arrays, tensors, bytes, frames) are sent as data: URIs
+(`mmreward.serve.wire`); paths are sent as they are, for the server to read under its
+--media-root, unless `media_root` is given, in which case they are read here (confined to
+it) and sent inline. A record that cannot be encoded gets its `{"id", "error"}` here.
+
+There is one implementation, asynchronous; the synchronous calls run it on the client's own
+event-loop thread, so they also work where a loop is already running (notebooks, verl).
 """
 from __future__ import annotations
 
 import asyncio
 import os
 import random
-import time
+import threading
 
 from mmreward.errors import MmrewardError, require
 from mmreward.serve.config import API_KEY_ENV
@@ -48,16 +52,16 @@ class Client:
                  max_records_per_request: int = 64, max_concurrency: int = 4):
         """`api_key` defaults to $MMREWARD_API_KEY; `timeout` bounds each request in seconds;
         `max_retries` retries after the first try, waiting `backoff * 2**k` seconds (at most
-        `max_backoff`, with jitter); the async client sends up to `max_concurrency` requests
-        at a time."""
+        `max_backoff`, with jitter); up to `max_concurrency` requests are in flight at a time."""
         self.httpx = require("httpx", "serve", "mmreward.Client")
         self.url = base_url(url)
         self.api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
         self.timeout, self.max_retries = timeout, max_retries
         self.backoff, self.max_backoff = backoff, max_backoff
         self.max_records_per_request, self.max_concurrency = max_records_per_request, max_concurrency
-        self._sync = None
         self._limits: dict | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Client({self.url!r})"
@@ -66,7 +70,7 @@ class Client:
     def headers(self) -> dict:
         return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
-    # ---------------------------------------------------------------- plumbing
+    # ---------------------------------------------------------------- one request, with retries
 
     def delay(self, attempt: int, response=None) -> float:
         after = response is not None and response.headers.get("retry-after")
@@ -84,104 +88,83 @@ class Client:
             message = response.text
         return ServiceError(f"{self.url}{path}: HTTP {response.status_code}: {message}", response.status_code)
 
-    def settle(self, path: str, result, attempt: int):
-        """After one try: the answer to return, or the ServiceError to retry (None: give up)."""
-        if not isinstance(result, ServiceError):
-            return result, None
-        if result.status is not None and result.status not in RETRY_STATUS:
-            raise result
-        if attempt == self.max_retries:
-            raise ServiceError(f"{result} (gave up after {self.max_retries + 1} tries)", result.status)
-        return None, result
-
-    def transport_error(self, path: str, exc) -> ServiceError:
-        return ServiceError(f"{self.url}{path}: no answer ({type(exc).__name__}: {exc})")
-
-    def request(self, method: str, path: str, body=None):
-        """One call with retries (sync)."""
-        if self._sync is None:
-            self._sync = self.httpx.Client(timeout=self.timeout)
-        for attempt in range(self.max_retries + 1):
-            response = None
-            try:
-                response = self._sync.request(method, self.url + path, json=body, headers=self.headers)
-                result = self.check(path, response)
-            except self.httpx.TransportError as exc:
-                result = self.transport_error(path, exc)
-            answer, retry = self.settle(path, result, attempt)
-            if retry is None:
-                return answer
-            time.sleep(self.delay(attempt, response))
-
-    async def arequest(self, http, method: str, path: str, body=None):
-        """One call with retries (async, on the given httpx.AsyncClient)."""
+    async def request(self, http, method: str, path: str, body=None):
+        """One call on `http` (an httpx.AsyncClient), retried as the class says."""
         for attempt in range(self.max_retries + 1):
             response = None
             try:
                 response = await http.request(method, self.url + path, json=body, headers=self.headers)
                 result = self.check(path, response)
             except self.httpx.TransportError as exc:
-                result = self.transport_error(path, exc)
-            answer, retry = self.settle(path, result, attempt)
-            if retry is None:
-                return answer
+                result = ServiceError(f"{self.url}{path}: no answer ({type(exc).__name__}: {exc})")
+            if not isinstance(result, ServiceError):
+                return result
+            if result.status is not None and result.status not in RETRY_STATUS:
+                raise result
+            if attempt == self.max_retries:
+                raise ServiceError(f"{result} (gave up after {self.max_retries + 1} tries)", result.status)
             await asyncio.sleep(self.delay(attempt, response))
+
+    def session(self):
+        return self.httpx.AsyncClient(timeout=self.timeout)
+
+    async def acall(self, method: str, path: str, body=None):
+        async with self.session() as http:
+            return await self.request(http, method, path, body)
+
+    def run(self, coroutine):
+        """Run `coroutine` to its end on the client's own loop thread (started on first use)."""
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                threading.Thread(target=self._loop.run_forever, name="mmreward-client", daemon=True).start()
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     # ---------------------------------------------------------------- API
 
     def health(self) -> dict:
-        return self.request("GET", "/health")
+        return self.run(self.acall("GET", "/health"))
 
-    def piece_size(self) -> int:
+    async def piece_size(self) -> int:
         if self._limits is None:
-            self._limits = self.health().get("limits", {})
+            self._limits = (await self.acall("GET", "/health")).get("limits", {})
         return max(1, min(self.max_records_per_request,
                           self._limits.get("max_records_per_request", self.max_records_per_request)))
 
-    def prepare(self, records, media_root):
-        """(JSON records, {index: output} of those refused here, index lists of the requests)."""
+    async def ascore(self, records, media_root=None) -> list[dict]:
+        """The output dicts of `records` (docs/architecture.md, "Scoring records"), in order."""
         from mmreward.scoring.base import as_record_list
         from mmreward.serve.wire import to_json_records
 
-        encoded, outputs = to_json_records(as_record_list(records), media_root)
+        encoded, outputs = await asyncio.to_thread(to_json_records, as_record_list(records), media_root)
         todo = [i for i in range(len(encoded)) if i not in outputs]
-        size = self.piece_size() if todo else 1
-        return encoded, outputs, [todo[k:k + size] for k in range(0, len(todo), size)]
-
-    def score(self, records, media_root=None) -> list[dict]:
-        """The output dicts of `records` (docs/architecture.md, "Scoring records"), in order."""
-        encoded, outputs, pieces = self.prepare(records, media_root)
-        for piece in pieces:
-            body = [encoded[i] for i in piece]
-            outputs.update(zip(piece, self.checked(body, self.request("POST", "/v1/score", body))))
-        return [outputs[i] for i in range(len(encoded))]
-
-    async def ascore(self, records, media_root=None) -> list[dict]:
-        """`score` for async code: the requests go up to `max_concurrency` at a time."""
-        encoded, outputs, pieces = await asyncio.to_thread(self.prepare, records, media_root)
+        size = await self.piece_size() if todo else 1
         gate = asyncio.Semaphore(self.max_concurrency)
-        async with self.httpx.AsyncClient(timeout=self.timeout) as http:
+        async with self.session() as http:
             async def one(piece):
                 body = [encoded[i] for i in piece]
                 async with gate:
-                    outputs.update(zip(piece, self.checked(body, await self.arequest(http, "POST", "/v1/score", body))))
-            await asyncio.gather(*(one(p) for p in pieces))
+                    answer = await self.request(http, "POST", "/v1/score", body)
+                if not isinstance(answer, list) or len(answer) != len(body):
+                    raise ServiceError(f"{self.url}/v1/score answered {answer!r:.200} for {len(body)} records")
+                outputs.update(zip(piece, answer))
+            await asyncio.gather(*(one(todo[k:k + size]) for k in range(0, len(todo), size)))
         return [outputs[i] for i in range(len(encoded))]
+
+    def score(self, records, media_root=None) -> list[dict]:
+        """`ascore` for synchronous code."""
+        return self.run(self.ascore(records, media_root))
 
     def get_reward(self, queries: list[str], prompts: list[str] | None = None, labels: list | None = None) -> dict:
         """OpenRLHF's remote reward call: {"rewards", "scores", "extra_logs"}."""
-        return self.request("POST", "/get_reward", {"query": queries, "prompts": prompts, "labels": labels})
-
-    def checked(self, piece: list, answer) -> list[dict]:
-        if not isinstance(answer, list) or len(answer) != len(piece):
-            raise ServiceError(f"{self.url}/v1/score answered {len(answer) if isinstance(answer, list) else answer!r}"
-                               f" outputs for {len(piece)} records")
-        return answer
+        return self.run(self.acall("POST", "/get_reward", {"query": queries, "prompts": prompts, "labels": labels}))
 
     def close(self) -> None:
-        if self._sync is not None:
-            self._sync.close()
-            self._sync = None
+        """Stop the client's loop thread (a later call starts another)."""
+        with self._lock:
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self._loop.stop)
+                self._loop = None
 
     def __enter__(self):
         return self

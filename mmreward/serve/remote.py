@@ -37,7 +37,8 @@ class RemoteRewardModel(BaseRewardModel):
                 "served": server}
 
     def chunk_size(self, batch_size: int) -> int:
-        return max(batch_size, self.client.piece_size())  # the server batches; send big requests
+        # the server batches: hand the client big lists (it splits them to the server's limit)
+        return max(batch_size, self.client.run(self.client.piece_size()) * self.client.max_concurrency)
 
     def with_criteria(self, records: list) -> list:
         if self.criteria is None:

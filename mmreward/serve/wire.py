@@ -30,13 +30,20 @@ class Encoder:
         self.opts = MediaOptions(media_root=media_root)
         self.memo: dict[int, object] = {}
 
-    def image(self, value, index: int):
+    def as_sent(self, value, kind: str):
+        """A path, data URI or encoded bytes as they go (alike for images and videos); else None."""
         if isinstance(value, (str, os.PathLike)) and not is_data_uri(value):
-            return self.path(os.fspath(value), "image")
+            return self.path(os.fspath(value), kind)
         if isinstance(value, str):
             return value
         if isinstance(value, (bytes, bytearray, memoryview)):
             return encode_data_uri(bytes(value), OCTET)
+        return None
+
+    def image(self, value, index: int):
+        sent = self.as_sent(value, "image")
+        if sent is not None:
+            return sent
         key = id(value)
         if key not in self.memo:
             buffer = io.BytesIO()
@@ -45,12 +52,9 @@ class Encoder:
         return self.memo[key]
 
     def video(self, value, index: int):
-        if isinstance(value, (str, os.PathLike)) and not is_data_uri(value):
-            return self.path(os.fspath(value), "video")
-        if isinstance(value, str):
-            return value
-        if isinstance(value, (bytes, bytearray, memoryview)):
-            return encode_data_uri(bytes(value), OCTET)
+        sent = self.as_sent(value, "video")
+        if sent is not None:
+            return sent
         if isinstance(value, Mapping):
             return {**value, "frames": self.frames(value.get("frames"), index)}
         return {"frames": self.frames(value, index)}

@@ -28,7 +28,8 @@ def free_port() -> int:
 class Server:
     """`python -m mmreward.cli serve ARGS` until `stop()`; output in `log`."""
 
-    def __init__(self, *args: str, log: Path, api_key: str | None = None, ready_s: float = 240):
+    def __init__(self, *args: str, log: Path, api_key: str | None = None):
+        """Starts the process; `wait_ready` waits for its /health."""
         self.port, self.api_key, self.log = free_port(), api_key, log
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_DEDUP_LOGS": "0"}
@@ -37,16 +38,15 @@ class Server:
             cmd += ["--api-key", api_key]
         self.out = open(log, "w")
         self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-        self.wait_ready(ready_s)
 
-    def wait_ready(self, timeout: float) -> None:
+    def wait_ready(self, timeout: float = 300) -> "Server":
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"mmreward serve exited with {self.proc.returncode}:\n{self.log.read_text()}")
             try:
                 if httpx.get(self.url + "/health", timeout=5).status_code == 200:
-                    return
+                    return self
             except httpx.TransportError:
                 pass
             time.sleep(0.5)

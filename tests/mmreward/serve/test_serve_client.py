@@ -73,7 +73,7 @@ def test_long_lists_are_split_to_the_servers_limit_and_come_back_in_order(flaky)
     out = client.score(records(10))
     assert [o["id"] for o in out] == list(range(10))
     assert [o["rewards"][0] for o in out] == [float(i + 1) for i in range(10)]
-    assert [len(body) for _, body in flaky.bodies] == [4, 4, 2]  # the server's limit (4) won over 64
+    assert sorted(len(body) for _, body in flaky.bodies) == [2, 4, 4]  # the server's limit (4) won over 64
     assert {auth for auth, _ in flaky.bodies} == {"Bearer k"}
 
 

@@ -85,3 +85,26 @@ def test_the_queue_bound_counts_records_across_requests():
 
     assert len(asyncio.run(two())) == 6
     assert app.queued == 0
+
+
+@pytest.mark.parametrize("gpus, device, replicas, per_replica, want", [
+    (0, None, None, None, (1, {"num_cpus": 1.0, "num_gpus": 0.0})),  # CPU machine: one replica
+    (4, None, None, None, (4, {"num_cpus": 1.0, "num_gpus": 1.0})),  # one replica per GPU
+    (4, "cpu", 2, None, (2, {"num_cpus": 1.0, "num_gpus": 0.0})),  # --device cpu on a GPU cluster
+    (4, None, None, 0.5, (8, {"num_cpus": 1.0, "num_gpus": 0.5})),  # two replicas share a GPU
+    (8, None, 3, None, (3, {"num_cpus": 1.0, "num_gpus": 1.0})),
+])
+def test_replicas_and_their_resources(monkeypatch, gpus, device, replicas, per_replica, want):
+    from mmreward.serve import app
+
+    monkeypatch.setattr(app, "cluster_gpus", lambda: float(gpus))
+    cfg = ServeConfig(replicas=replicas, gpus_per_replica=per_replica)
+    assert app.replica_resources({"name": "tiny", "device": device}, cfg) == want
+
+
+def test_serve_names_a_missing_checkpoint_before_starting_ray(tmp_path, capsys):
+    from mmreward.cli import main
+
+    assert main(["serve", "--model", str(tmp_path / "nothing")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mmreward serve: ") and "no such checkpoint directory" in err

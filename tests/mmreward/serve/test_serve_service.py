@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
+import torch
 from PIL import Image
 
 import mmreward
@@ -34,13 +35,16 @@ def media(image_pairs):
 
 
 @pytest.fixture(scope="module")
-def server(media, tmp_path_factory):
+def server(media, tmp_path_factory, request):
     root, _ = media
     srv = Server("--model", "tiny", "--mode", "scalar", "--device", "cpu", "--replicas", "2",
                  "--media-root", str(root), *LIMITS, api_key=KEY,
                  log=tmp_path_factory.mktemp("serve") / "serve.log")
-    yield srv
-    srv.stop()
+    try:
+        request.getfixturevalue("expected")  # the in-process rewards, while the server starts
+        yield srv.wait_ready()
+    finally:
+        srv.stop()
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +78,20 @@ def test_scores_equal_in_process_and_long_lists_are_split(server, media, expecte
     assert remote.info["served"]["kind"] == "scalar"
     assert [o["rewards"] for o in remote.score(records[:3])] == [o["rewards"] for o in out[:3]]
     assert asyncio.run(client.ascore(records[:5])) == out[:5]
+
+
+def test_the_score_command_scores_through_a_service(server, media, expected, tmp_path, monkeypatch):
+    from mmreward.cli import main
+
+    _, records = media
+    monkeypatch.setenv("MMREWARD_API_KEY", KEY)
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records[:5]))
+    assert main(["score", "--model", server.url, "--input", str(tmp_path / "in.jsonl"),
+                 "--output", str(tmp_path / "out.jsonl"), "--no-progress"]) == 0
+    outs = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [o["id"] for o in outs] == [r["id"] for r in records[:5]]
+    for o in outs:
+        assert o["rewards"] == pytest.approx(expected[o["id"]]["rewards"], abs=1e-5)
 
 
 def test_request_faults_get_a_clear_status_and_cost_nothing_else(server, media, expected):
@@ -202,6 +220,8 @@ def test_openrlhf_own_client_gets_rewards_from_the_service(server, media, scalar
 
 def test_verl_and_the_adapters_work_against_the_service(server, media, scalar_rm):
     from mmreward.integrations.best_of_n import best_of_n
+    from mmreward.integrations.imagegen import GenerationReward
+    from mmreward.integrations.trl import GRPOReward
     from mmreward.integrations.verl import compute_score, compute_score_async
 
     root, records = media
@@ -220,6 +240,17 @@ def test_verl_and_the_adapters_work_against_the_service(server, media, scalar_rm
     assert ranking.method == direct.method == "pointwise"
     assert ranking.order == direct.order
     assert ranking.rewards == pytest.approx(direct.rewards, abs=1e-5)
+
+    # tensors and PIL images go as data URIs: the same rewards as in process
+    pixels = torch.rand(4, 3, 56, 56)
+    remote, _ = GenerationReward(server.url, api_key=KEY, group_size=2)(pixels, ["a red star", "a blue disc"])
+    local, _ = GenerationReward(scalar_rm, group_size=2)(pixels, ["a red star", "a blue disc"])
+    assert remote == pytest.approx(local, abs=1e-5)
+    prompts = [[{"role": "user", "content": [{"type": "text", "text": "What is drawn?"}]}]] * 2
+    completions = [[{"role": "assistant", "content": "A star."}], [{"role": "assistant", "content": "A disc."}]]
+    squares = [Image.open(root / image)] * 2
+    assert GRPOReward(server.url, api_key=KEY)(prompts, completions, image=squares) == \
+        pytest.approx(GRPOReward(scalar_rm)(prompts, completions, image=squares), abs=1e-5)
 
 
 def test_readme_snippets_that_use_a_service_run(server, rl_snippets, media, monkeypatch):
