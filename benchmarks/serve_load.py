@@ -6,8 +6,9 @@ Starts the service in this process (a local Ray cluster, the tiny scalar model o
 127.0.0.1), then sends every synthetic image pair (two 56x56 PNGs as data: URIs, one pair
 per request) twice: once one request at a time, once from `--clients` concurrent clients
 (each sends its share one request after another). Prints records/s of both, their ratio,
-p50/p99 latency, the batch sizes the service formed (its /metrics), and checks that every
-request was answered exactly once with the rewards of in-process `score` (1e-5).
+p50/p99 latency, the batch sizes the service formed (its /metrics), the same model's own
+batching gain in process (the ceiling of the ratio), and checks that every request was
+answered exactly once with the rewards of in-process `score` (1e-5).
 """
 from __future__ import annotations
 
@@ -91,6 +92,14 @@ def batch_sizes(base: str) -> tuple[float, float]:
     return float(values.get("mmreward_batch_size_count", 0)), float(values.get("mmreward_batch_size_sum", 0))
 
 
+def records_per_s(rm, records: list, per_call: int) -> float:
+    rm.score(records[:per_call], batch_size=2 * per_call)  # warm-up
+    start = time.perf_counter()
+    for i in range(0, len(records), per_call):
+        rm.score(records[i:i + per_call], batch_size=2 * per_call)
+    return len(records) / (time.perf_counter() - start)
+
+
 def pct(values: list, q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000
 
@@ -98,7 +107,12 @@ def pct(values: list, q: float) -> float:
 def main() -> None:
     args = parse_script(Settings, __doc__)
     records = data_uri_records(Path(tempfile.mkdtemp(prefix="mmreward-serve-load-")), args.pairs)
-    expected = {o["id"]: o["rewards"] for o in mmreward.load("tiny", "scalar", device="cpu").score(records)}
+    rm = mmreward.load("tiny", "scalar", device="cpu")
+    expected = {o["id"]: o["rewards"] for o in rm.score(records)}
+    # the model's own gain from batching on this CPU, no service: the ceiling of the ratio below
+    alone = records_per_s(rm, records[:64], 1)
+    batched = records_per_s(rm, records[:64], args.max_batch_size)
+    del rm
 
     cfg = ServeConfig(port=args.port, replicas=args.replicas, max_batch_size=args.max_batch_size,
                       max_wait_ms=args.max_wait_ms, batch_size=2 * args.max_batch_size)
@@ -128,6 +142,8 @@ def main() -> None:
           f"{pct(par_lat, 50):6.1f} ms  p99 {pct(par_lat, 99):6.1f} ms")
     print(f"ratio (batched / one at a time): {seq_s / par_s:.2f}x   mean batch in the concurrent run: "
           f"{(sum1 - sum0) / max(1, count1 - count0):.1f} records ({count1 - count0:.0f} batches)")
+    print(f"in-process score, no service: {alone:.1f} records/s one record per call, {batched:.1f} with "
+          f"{args.max_batch_size} per call ({batched / alone:.2f}x, the model's own batching gain)")
     print(f"every request answered exactly once; max |reward - in-process score|: "
           f"{max(seq_diff, par_diff):.1e}")
 

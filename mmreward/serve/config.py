@@ -32,7 +32,7 @@ class ServeConfig:
                 "--device is not cpu, else 0"})
     api_key: str | None = field(default=None, metadata={
         "help": f"require this key (header 'Authorization: Bearer KEY' or 'X-API-Key: KEY', or "
-                f"'?api_key=KEY' for clients that cannot set headers); default: ${API_KEY_ENV} if set, "
+                f"'?api_key=KEY' for clients that cannot set headers, such as OpenRLHF: it then shows in URLs and logs); default: ${API_KEY_ENV} if set, "
                 f"else no key"})
     media_root: str | None = field(default=None, metadata={
         "help": "directory that media paths in requests are relative to; nothing outside it is read. "
