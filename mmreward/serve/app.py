@@ -10,6 +10,7 @@ can do it in-process.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import asdict
 
 from mmreward.errors import MmrewardError
@@ -45,7 +46,8 @@ def build_app(load_kwargs: dict, cfg: ServeConfig):
     replicas, actor_options = replica_resources(load_kwargs, cfg)
     # ongoing calls per replica: pieces of admitted requests; the ingress bounds them by --max-queue
     model = ModelServer.options(num_replicas=replicas, ray_actor_options=actor_options,
-                                max_ongoing_requests=cfg.max_queue + 16, graceful_shutdown_timeout_s=60)
+                                max_ongoing_requests=cfg.max_queue + 16, graceful_shutdown_timeout_s=60,
+                                max_constructor_retry_count=3)  # a model that cannot load fails the start
     threads = max(1, int(cfg.cpus_per_replica)) if not actor_options["num_gpus"] else None
     model_app = model.bind(load_kwargs, cfg.media_root, cfg.batch_size, cfg.max_batch_size,
                            cfg.max_wait_ms / 1000, threads)
@@ -81,7 +83,24 @@ def start(load_kwargs: dict, cfg: ServeConfig):
     try:
         return serve.run(build_app(load_kwargs, cfg), name=cfg.app_name, route_prefix="/")
     except RuntimeError as exc:  # a replica failed to start (bad model, out of memory, ...)
-        raise MmrewardError(f"the reward service failed to start: {exc}") from None
+        raise MmrewardError(f"the reward service failed to start: {exc} {why_not_running(cfg)}".strip()) from None
+
+
+def why_not_running(cfg: ServeConfig) -> str:
+    """The exception each unhealthy deployment's replica raised (from Serve's status message)."""
+    from ray import serve
+
+    try:
+        app = serve.status().applications[cfg.app_name]
+    except Exception:  # noqa: BLE001 - the status itself is unavailable: say nothing more
+        return ""
+    causes = []
+    for name, deployment in app.deployments.items():
+        lines = [line.strip() for line in (deployment.message or "").splitlines() if line.strip()]
+        raised = [line for line in lines if re.match(r"[\w.]+(Error|Exception): ", line)]
+        if deployment.status != "HEALTHY" and lines:
+            causes.append(f"{name}: {(raised or lines)[-1]}")
+    return "; ".join(causes)
 
 
 def stop(cfg: ServeConfig, drain_timeout_s: float | None = None) -> int:
