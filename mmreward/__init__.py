@@ -15,4 +15,13 @@ def load(name_or_path="tiny", mode=None, **kwargs):
     return _load(name_or_path, mode, **kwargs)
 
 
-__all__ = ["load", "__version__"]
+def __getattr__(name):
+    # `mmreward.Client` (the reward service's client), imported on first use
+    if name == "Client":
+        from mmreward.serve.client import Client
+
+        return Client
+    raise AttributeError(f"module 'mmreward' has no attribute {name!r}")
+
+
+__all__ = ["Client", "load", "__version__"]

@@ -27,6 +27,7 @@ COMMANDS = {
     "clip-reward": ("mmreward.commands.clip_reward", "CLIP zero-shot reward (VLM-RM) for rendered MuJoCo rollouts"),
     "models": ("mmreward.commands.models", "list the released reward models mmreward loads (hub id, kind, command)"),
     "convert": ("mmreward.commands.convert", "write a released checkpoint (VideoReward) as an mmreward checkpoint"),
+    "serve": ("mmreward.commands.serve", "serve a reward model over HTTP on Ray Serve (batching, OpenRLHF protocol)"),
 }
 
 

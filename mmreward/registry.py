@@ -150,3 +150,5 @@ CATALOG.extend([
      "outputs": "rewards = the weighted sum, dimensions = each part", "needs": "what its parts need",
      "use": "mmreward score --model combo:pickscore=1,ocr=0.5 --input IN --output OUT"},
 ])
+# `mmreward.load("http://HOST:PORT")`: a running `mmreward serve` (mmreward/serve/remote.py)
+PREFIXES["http://"] = PREFIXES["https://"] = "mmreward.serve.remote:load_remote"
