@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # command -> (module or "module:ATTR", one-line help)
@@ -89,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     except MmrewardError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `mmreward models | head`: the reader has gone, which is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
 
 
 if __name__ == "__main__":
