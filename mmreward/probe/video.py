@@ -1,0 +1,73 @@
+"""Video probes: shuffled, reversed and frozen clips.
+
+A video reward that cannot see time rewards a frozen clip (one frame repeated: no motion
+artefacts, perfect per-frame quality) as well as a real one: the frozen-video hack. The
+losing candidate's clip is rebuilt from the frames the model would sample, reordered or
+frozen. Both sides of the comparison go through the same path: the "before" record holds
+the same sampled frames re-encoded unchanged, so the encoding itself is not what is measured.
+Models with named dimensions (VQ, MQ, TA) are reported per dimension.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from mmreward.probe.context import ProbeContext, pair, replace_candidate
+from mmreward.probe.media import clip_fps
+from mmreward.probe.spec import Case, Probe
+
+
+def _neutral(ctx: ProbeContext, path: str) -> str:
+    """The sampled frames of `path` re-encoded unchanged (cached: shared by the video probes)."""
+    def write() -> str:
+        clip = ctx.store.clip(path)
+        return ctx.store.write_clip(clip.frames, clip_fps(clip), "neutral")
+
+    return ctx.store.once(("neutral", path), write)
+
+
+def _video(name: str, reorder):
+    """reorder(frames (T, H, W, 3), rng) -> frames of the perturbed clip."""
+    def make(ctx: ProbeContext, i: int) -> list[Case]:
+        rec = ctx.records[i]
+        if len(rec["candidates"]) > 2:
+            return []
+        k = ctx.loser(i) if pair(rec) else 0
+        if not rec["candidates"][k].get("videos"):
+            return []
+        before = {**rec, "candidates": [{**c, "videos": [_neutral(ctx, p) for p in c["videos"]]}
+                                        if c.get("videos") else c for c in rec["candidates"]]}
+        rng = ctx.rng(name, i)
+        paths = []
+        for p in rec["candidates"][k]["videos"]:
+            clip = ctx.store.clip(p)
+            paths.append(ctx.store.write_clip(reorder(clip.frames, rng), clip_fps(clip), name))
+        after = replace_candidate(before, k, {**before["candidates"][k], "videos": paths})
+        return [Case(i, before=before, after=after, target=k)]
+    return make
+
+
+def shuffle(frames: np.ndarray, rng) -> np.ndarray:
+    n = len(frames)
+    order = rng.permutation(n)
+    while n > 2 and np.array_equal(order, np.arange(n)):  # a shuffle must move something
+        order = rng.permutation(n)
+    return frames[order]
+
+
+def reverse(frames: np.ndarray, rng) -> np.ndarray:
+    return frames[::-1]
+
+
+def freeze(frames: np.ndarray, rng) -> np.ndarray:
+    """The middle frame for the whole clip."""
+    return np.repeat(frames[len(frames) // 2][None], len(frames), axis=0)
+
+
+PROBES = [
+    Probe("video_shuffle", "video", "hack", "the losing clip's frames shuffled", _video("video_shuffle", shuffle),
+          needs="video"),
+    Probe("video_reverse", "video", "hack", "the losing clip played backwards", _video("video_reverse", reverse),
+          needs="video"),
+    Probe("video_frozen", "video", "hack", "the losing clip frozen on its middle frame (frozen-video hack)",
+          _video("video_frozen", freeze), needs="video"),
+]
