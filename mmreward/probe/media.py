@@ -35,11 +35,14 @@ class MediaStore:
         self._made: dict[tuple, str] = {}
 
     # -- originals ------------------------------------------------------------------------
-    def resolve(self, path: str) -> str:
-        """The absolute path of an original media path (confined to the media root)."""
+    def resolve(self, path: str, kind: str = "image") -> str:
+        """The absolute path of an original media file (confined to the media root)."""
         if not isinstance(path, str):
             raise MediaError(f"media must be given as paths, got {type(path).__name__}")
-        return str(resolve_media(path, self.opts.media_root))
+        full = resolve_media(path, self.opts.media_root)
+        if not full.is_file():
+            raise MediaError(f"{kind} '{path}' not found under media root")
+        return str(full)
 
     def image(self, path: str) -> Image.Image:
         """The decoded original image (RGB), cached: a record's image is perturbed many ways."""
@@ -58,14 +61,14 @@ class MediaStore:
         out = dict(record)
         for key in MEDIA_KEYS:
             if record.get(key):
-                out[key] = [self.resolve(p) for p in record[key]]
+                out[key] = [self.resolve(p, key[:-1]) for p in record[key]]
         cands = []
         for i, cand in enumerate(record["candidates"]):
             cand = dict(cand)
             for key in MEDIA_KEYS:
                 if cand.get(key):
                     try:
-                        cand[key] = [self.resolve(p) for p in cand[key]]
+                        cand[key] = [self.resolve(p, key[:-1]) for p in cand[key]]
                     except MediaError as exc:
                         raise MediaError(f"candidate {i}: {exc}") from None
             cands.append(cand)
@@ -85,7 +88,7 @@ class MediaStore:
     def write_image(self, image: Image.Image, tag: str, jpeg_quality: int | None = None) -> str:
         if jpeg_quality is None:
             path = self._path(tag, ".png")
-            image.convert("RGB").save(path, format="PNG")
+            image.convert("RGB").save(path, format="PNG", compress_level=1)  # lossless; speed over size
         else:
             path = self._path(tag, ".jpg")
             image.convert("RGB").save(path, format="JPEG", quality=jpeg_quality)

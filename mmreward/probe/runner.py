@@ -65,6 +65,8 @@ def _baseline(model, records: list, store: MediaStore, opts: ProbeOptions):
     materialised, errors = [], []
     for i, rec in enumerate(records):
         try:
+            if isinstance(rec, RecordError):  # a line that was not JSON (score_file.read_records)
+                raise rec
             check_record(rec)
             materialised.append(store.materialise(rec))
         except RecordError as exc:
