@@ -43,9 +43,11 @@ class RewardModel(BaseRewardModel):
 
     @property
     def info(self) -> dict:
-        info = {**super().info, "dimensions": list(self.config.dimensions)}
+        info = {**super().info, "dimensions": list(self.config.dimensions), "video_frames": self.media.video_frames}
         if self.untrained_head:
             info["untrained_head"] = True
+        if self.config.calibrated:
+            info["calibrated"] = self.config.calibrated
         return info
 
     def media_options(self, media_root=None) -> MediaOptions:

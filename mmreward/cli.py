@@ -29,6 +29,8 @@ COMMANDS = {
     "models": ("mmreward.commands.models", "list the released reward models mmreward loads (hub id, kind, command)"),
     "convert": ("mmreward.commands.convert", "write a released checkpoint (VideoReward) as an mmreward checkpoint"),
     "serve": ("mmreward.commands.serve", "serve a reward model over HTTP on Ray Serve (batching, OpenRLHF protocol)"),
+    "probe": ("mmreward.commands.probe", "probe a reward model for hackable weaknesses (flip rates, reward shifts)"),
+    "calibrate": ("mmreward.commands.calibrate", "fit reward normalisation / P(yes) temperature on held-out pairs"),
 }
 
 

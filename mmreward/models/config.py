@@ -19,6 +19,10 @@ class RewardConfig:
     criteria: str | None = None  # default criteria text when a record gives none
     video_frames: int = 8  # frames sampled uniformly from each video
     rationale_tokens: int = 0  # generative: reason for up to this many tokens before yes/no (0: answer at once)
+    # calibration (`mmreward calibrate`, mmreward/calibration.py), applied whenever scores are produced
+    normalization: dict[str, list[float]] | None = None  # scalar: head -> [mean, std]; reward = (raw - mean) / std
+    temperature: float | None = None  # generative: P(yes) = softmax(yes/no logits / temperature)
+    calibration: dict | None = None  # how the above were fitted (data, records, ECE before/after)
 
     def __post_init__(self):
         if self.mode not in ("scalar", "generative"):
@@ -27,6 +31,26 @@ class RewardConfig:
             raise ValueError(f"form must be auto, pointwise or pairwise, got {self.form!r}")
         if not isinstance(self.rationale_tokens, int) or self.rationale_tokens < 0:
             raise ValueError(f"rationale_tokens must be an int >= 0, got {self.rationale_tokens!r}")
+        if self.temperature is not None and not self.temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature!r}")
+        for head, stats in (self.normalization or {}).items():
+            if len(stats) != 2 or not stats[1] > 0:
+                raise ValueError(f"normalization[{head!r}] must be [mean, std > 0], got {stats!r}")
+
+    @property
+    def calibrated(self) -> dict | None:
+        """What a loaded model applies to its raw scores (None: nothing), for `info`."""
+        if not (self.normalization or self.temperature):
+            return None
+        return {"normalization": self.normalization, "temperature": self.temperature, **(self.calibration or {})}
+
+    def normalize(self, rows: list) -> list:
+        """Scalar head outputs ({head: raw}) -> (raw - mean) / std per head, as VideoReward's
+        inference normalises VQ/MQ/TA (KwaiVGI/VideoAlign, inference.py, `_norm`)."""
+        if not self.normalization or self.mode != "scalar":
+            return rows
+        stats = self.normalization
+        return [{h: (v - stats[h][0]) / stats[h][1] if h in stats else v for h, v in row.items()} for row in rows]
 
     def save(self, directory: str | Path) -> None:
         Path(directory, CONFIG_NAME).write_text(json.dumps(asdict(self), indent=2) + "\n")

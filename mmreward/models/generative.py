@@ -34,6 +34,7 @@ class YesTokenRewardModel(BackboneRewardModule):
         return hidden @ rows.T  # [batch, 2]; Qwen-VL's lm_head has no bias
 
     def forward(self, **batch) -> torch.Tensor:
-        """P(yes) per row, from the softmax over the yes/no logits at the last real token."""
+        """P(yes) per row, from the softmax over the yes/no logits at the last real token
+        (divided by the calibrated temperature, when the checkpoint has one)."""
         logits = self.yes_no_logits(self.answer_hidden(batch)).float()
-        return logits.softmax(dim=-1)[:, 0]
+        return (logits / (self.reward_config.temperature or 1.0)).softmax(dim=-1)[:, 0]

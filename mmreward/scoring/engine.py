@@ -102,7 +102,7 @@ class Scorer:
         if self.config.mode == "generative" and self.config.rationale_tokens:
             return self.run_with_rationale(prompts)
         batch = collate(self.processor, prompts, device=self.module.device)
-        return _rows(self.module(**batch))
+        return self.config.normalize(_rows(self.module(**batch)))
 
     def run_with_rationale(self, prompts: list[Prompt]) -> list[dict]:
         rationales = generate_rationales(self.module.backbone, self.processor, prompts,
