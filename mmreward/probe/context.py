@@ -42,6 +42,18 @@ def pair(record: dict) -> bool:
     return len(record["candidates"]) == 2
 
 
+def hack_target(ctx: ProbeContext, i: int, has) -> tuple[dict, int, dict] | None:
+    """(record, k, candidate k) for the candidate a hack is applied to: the loser of a pair (by
+    the model's own judgement), the only candidate of a pointwise record; None when `has(candidate)`
+    is false or the record has more than two candidates."""
+    rec = ctx.records[i]
+    if len(rec["candidates"]) > 2:
+        return None
+    k = ctx.loser(i) if pair(rec) else 0
+    cand = rec["candidates"][k]
+    return (rec, k, cand) if has(cand) else None
+
+
 def text_of(cand: dict) -> str | None:
     text = cand.get("text")
     return text if isinstance(text, str) else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageEnhance
 
-from mmreward.probe.context import ProbeContext, pair, replace_candidate
+from mmreward.probe.context import ProbeContext, hack_target, pair, replace_candidate
 from mmreward.probe.spec import Case, Probe
 
 JPEG_QUALITY = 75
@@ -73,20 +73,22 @@ def colour_jitter(image: Image.Image, rng) -> tuple[Image.Image, None]:
     return image, None
 
 
-def _sensitivity(name: str, fill):
-    """fill(size (w, h), rng) -> PIL image that replaces each image of the losing candidate."""
+def replace_loser_images(name: str, change):
+    """A hack probe: change(PIL image, record, rng) -> PIL image, for each image of the losing candidate."""
     def make(ctx: ProbeContext, i: int) -> list[Case]:
-        rec = ctx.records[i]
-        if len(rec["candidates"]) > 2:
+        found = hack_target(ctx, i, lambda cand: bool(cand.get("images")))
+        if found is None:
             return []
-        k = ctx.loser(i) if pair(rec) else 0
-        cand = rec["candidates"][k]
-        if not cand.get("images"):
-            return []
+        rec, k, cand = found
         rng = ctx.rng(name, i)
-        paths = [ctx.store.write_image(fill(ctx.store.image(p).size, rng), name) for p in cand["images"]]
+        paths = [ctx.store.write_image(change(ctx.store.image(p), rec, rng), name) for p in cand["images"]]
         return [Case(i, after=replace_candidate(rec, k, {**cand, "images": paths}), target=k)]
     return make
+
+
+def _sensitivity(name: str, fill):
+    """fill(size (w, h), rng) -> the PIL image that replaces each image of the losing candidate."""
+    return replace_loser_images(name, lambda image, rec, rng: fill(image.size, rng))
 
 
 def blank(size, rng) -> Image.Image:

@@ -58,7 +58,9 @@ def select(names: list[str] | None) -> list[Probe]:
 
 
 def _key(record: dict) -> str:
-    return json.dumps(record, sort_keys=True, ensure_ascii=False)
+    """Identifies a record to score once: media objects by identity (the store hands out one
+    object per perturbed medium), everything else by value."""
+    return json.dumps(record, sort_keys=True, ensure_ascii=False, default=lambda o: f"{type(o).__name__}@{id(o)}")
 
 
 def _baseline(model, records: list, store: MediaStore, opts: ProbeOptions):

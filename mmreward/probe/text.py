@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from mmreward.probe.context import ProbeContext, pair, replace_candidate, text_of
+from mmreward.probe.context import ProbeContext, hack_target, replace_candidate, text_of
 from mmreward.probe.spec import Case, Probe, reads_text
 
 # The master keys of Zhao et al., "One Token to Fool LLM-as-a-Judge" (arXiv 2507.08794).
@@ -36,13 +36,9 @@ PADDING_SENTENCES = 4
 
 
 def _text_loser(ctx: ProbeContext, i: int) -> tuple[dict, int, str] | None:
-    """(record, target candidate, its text) when the record's target candidate is text."""
-    rec = ctx.records[i]
-    if len(rec["candidates"]) > 2:
-        return None
-    k = ctx.loser(i) if pair(rec) else 0
-    text = text_of(rec["candidates"][k])
-    return None if text is None else (rec, k, text)
+    """(record, target candidate, its text) when the hack's target candidate is text."""
+    found = hack_target(ctx, i, lambda cand: text_of(cand) is not None)
+    return None if found is None else (found[0], found[1], text_of(found[2]))
 
 
 def _with_text(rec: dict, k: int, text: str) -> dict:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mmreward.probe.context import ProbeContext, pair, replace_candidate
+from mmreward.probe.context import ProbeContext, hack_target, replace_candidate
 from mmreward.probe.media import clip_fps
 from mmreward.probe.spec import Case, Probe
 
@@ -28,12 +28,10 @@ def _neutral(ctx: ProbeContext, path: str) -> str:
 def _video(name: str, reorder):
     """reorder(frames (T, H, W, 3), rng) -> frames of the perturbed clip."""
     def make(ctx: ProbeContext, i: int) -> list[Case]:
-        rec = ctx.records[i]
-        if len(rec["candidates"]) > 2:
+        found = hack_target(ctx, i, lambda cand: bool(cand.get("videos")))
+        if found is None:
             return []
-        k = ctx.loser(i) if pair(rec) else 0
-        if not rec["candidates"][k].get("videos"):
-            return []
+        rec, k, _ = found
         before = {**rec, "candidates": [{**c, "videos": [_neutral(ctx, p) for p in c["videos"]]}
                                         if c.get("videos") else c for c in rec["candidates"]]}
         rng = ctx.rng(name, i)

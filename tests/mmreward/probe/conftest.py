@@ -8,7 +8,6 @@ records are text-only).
 """
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -44,19 +43,13 @@ def real_media(tmp_path_factory) -> Path:
 
 
 def benchmark_text_records(n: int) -> list[dict]:
-    """The first n two-response VL-RewardBench rows as text-only records, with `chosen`."""
+    """The first n VL-RewardBench rows as text-only records, with `chosen`."""
+    from eval.benchmarks import vl_rewardbench
+
     if DATA is None:
         pytest.skip(f"shared data is absent (${SHARED_DATA_ENV}, else ../shared/data)")
-    out = []
-    with open(DATA / "benchmarks" / "vl-rewardbench" / "data.jsonl", encoding="utf-8") as f:
-        for line in f:
-            row = json.loads(line)
-            if len(row["response"]) == 2 and sorted(row["human_ranking"]) == [0, 1]:
-                out.append({"id": row["id"], "prompt": row["query"], "chosen": row["human_ranking"].index(0),
-                            "candidates": [{"text": t} for t in row["response"]]})
-            if len(out) == n:
-                break
-    return out
+    items = vl_rewardbench.load(DATA / "benchmarks" / "vl-rewardbench" / "data.jsonl")[:n]
+    return [{"id": it.id, "prompt": it.prompt, "chosen": it.preferred, "candidates": it.candidates} for it in items]
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,9 @@ import pytest
 from PIL import Image
 
 from conftest import PHOTOS, benchmark_text_records
-from mmreward.probe import run_probes, ProbeOptions
-from planted import Planted, ReferenceReward
+from mmreward.probe import ProbeOptions, run_probes
+from mmreward.probe.planted import Planted, YesBias
+from planted import ReferenceReward
 
 TARGET = {"length": "length_padding", "first": "position_swap", "blank": "blank_image",
           "master_key": "master_key_replace"}
@@ -60,30 +61,13 @@ def test_planted_weakness_is_found_by_exactly_its_probe(weakness, planted_data, 
     assert result["identity"]["flagged"] == (weakness == "first")
 
 
-class _YesBias:
-    """The tiny yes-token module with +3 on the yes logit: a judge that says 'A is better'."""
-
-    def __init__(self, inner):
-        self.inner = inner
-
-    @property
-    def device(self):
-        return self.inner.device
-
-    def __call__(self, **batch):
-        import torch
-
-        logits = self.inner.yes_no_logits(self.inner.answer_hidden(batch))
-        return (logits + torch.tensor([3.0, 0.0], device=logits.device)).softmax(-1)[:, 0]
-
-
 @pytest.mark.slow
 def test_tiny_judge_with_a_planted_position_bias(tmp_path):
     import mmreward
 
     records = benchmark_text_records(8)
     judge = mmreward.load("tiny", "generative", device="cpu")
-    judge.scorer.module = _YesBias(judge.module)
+    judge.scorer.module = YesBias(judge.module)
     found = {}
     for both_orders in (False, True):
         judge.config.both_orders = both_orders  # the scorer plans each record from this config
