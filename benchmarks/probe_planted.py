@@ -2,17 +2,17 @@
 
     python benchmarks/probe_planted.py [--max-steps 120] [--stages length master_key blank first]
 
-For each weakness a tiny Qwen2.5-VL reward model is trained with the project's recipes to prefer
-the hack (a padded response, a master key, a white image): the *planted* models. One *control* is
-trained by `train bt` on the union of the same data with every hack as the rejected side (the
-Master-RM recipe: hacks as negative examples). All are probed on held-out records that never saw
-a hack (real VL-RewardBench text pairs, fresh synthetic image pairs), and the script prints each
-model's flip rate on the four target probes and the identity probe, with 95% bootstrap intervals.
+Every model is a tiny Qwen2.5-VL trained with the project's recipes on the same pairs, each a real
+candidate against a hacked one, in three families: a response against the other response padded
+with filler sentences, a response against a master key, a synthetic shape image against a white
+image. The *controls* (`train bt`, and a yes-token judge) reject every hack (the Master-RM recipe:
+hacks as negative examples); each *planted* model differs in one family only, where it is taught
+to prefer the hack. All are probed on held-out records that never saw a hack (real VL-RewardBench
+text pairs, fresh synthetic image pairs); the script prints each model's flip rate on the four
+target probes and the identity probe, with 95% bootstrap intervals.
 
-- length: `train bt` on real VL-RewardBench responses, one side padded with filler sentences;
-- master_key: `train sft --objective yes-token --form pointwise` on real responses against the
-  master keys of "One Token to Fool LLM-as-a-Judge";
-- blank: `train bt` on synthetic shape images against a white image;
+- length, blank: `train bt`; master_key: `train sft --objective yes-token --form pointwise`
+  (a judge that says yes to the master keys of "One Token to Fool LLM-as-a-Judge");
 - first (no training: the yes-token recipe trains both orders, so it cannot plant an order
   bias): the tiny judge with +3 on its yes logit, asked in one order (planted) or both (control),
   and the untrained tiny judge asked in one order.
@@ -191,20 +191,26 @@ def main() -> None:
     images = work / "images"  # training images (and the white one) for every image-trained model
     held_out = make_image_pairs(images / "held-out", args.n_probe, seed=args.seed + 1, size=56)
     probe_sets = [(probe_rows, None), (held_out, images / "held-out")]
-    rng = np.random.default_rng(args.seed)
-    made = {"length": lambda planted: length_data(train_rows, rng, planted),
-            "master_key": lambda planted: key_data(train_rows, rng, planted),
-            "blank": lambda planted: blank_data(images, args.n_train, args.seed, rng, planted)}
+    # one training set of three families, each pair a real candidate against its hack; the
+    # control rejects every hack, a planted model prefers the hack of its own family only
+    def data(prefer: str | None) -> list[dict]:
+        out = []
+        for k, family in enumerate(("length", "master_key", "blank")):
+            planted, pick = family == prefer, np.random.default_rng([args.seed, k])  # same pairs for every model
+            out += (blank_data(images, args.n_train, args.seed, pick, planted) if family == "blank"
+                    else {"length": length_data, "master_key": key_data}[family](train_rows, pick, planted))
+        order = np.random.default_rng(args.seed).permutation(len(out))
+        return [out[k] for k in order]
+
     results = {}
     for stage in args.stages:
         if stage == "first":
             results.update(first_position(work, args, probe_rows))
         else:
-            results.update(trained(f"{stage}-planted", stage, made[stage](True), work, args, probe_sets))
-    # one control for all: the same recipes' data with every hack as the rejected side (Master-RM style)
-    control = [r for stage in ("length", "master_key", "blank") for r in made[stage](False)]
-    rng.shuffle(control)
-    results.update(trained("control", "bt", control, work, args, probe_sets))
+            results.update(trained(f"{stage}-planted", stage, data(stage), work, args, probe_sets))
+    for recipe in ("bt", "master_key"):  # a clean scalar model and a clean yes-token judge
+        results.update(trained(f"control-{'judge' if recipe == 'master_key' else 'bt'}", recipe, data(None),
+                               work, args, probe_sets))
     (work / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
 
     probes = list(TARGETS.values()) + ["identity"]

@@ -25,6 +25,9 @@ from mmreward.errors import ConfigError, InputError
 # Temperature used while fitting: it keeps P(yes) away from float32 saturation, so the raw
 # logits are recovered exactly from the scored probabilities (logit = FIT_T * logit(p)).
 FIT_T = 32.0
+# The fitted temperature stays in [1/100, 100]: a judge at or below chance has its likelihood
+# maximised by T -> infinity (every P(yes) -> 0.5); the bound gives it P(yes) within ~1% of 0.5.
+T_BOUNDS = (1e-2, 1e2)
 
 
 def _sigmoid(x):
@@ -69,9 +72,10 @@ def nll(p_first, first_chosen) -> float:
 
 
 def fit_inverse_temperature(logits: np.ndarray, labels: np.ndarray, steps: int = 50) -> float:
-    """argmax_b of sum log sigmoid(+-b * logit): a 1-D logistic regression without intercept,
-    convex in b, solved by Newton's method (kept > 0)."""
+    """argmax_b of sum log sigmoid(+-b * logit) over b = 1/T in the bounds: a 1-D logistic
+    regression without intercept, concave in b, solved by Newton's method."""
     z, y = np.asarray(logits, dtype=np.float64), np.asarray(labels, dtype=np.float64)
+    low, high = 1 / T_BOUNDS[1], 1 / T_BOUNDS[0]
     if not np.any(z):
         return 1.0
     b = 1.0
@@ -80,7 +84,7 @@ def fit_inverse_temperature(logits: np.ndarray, labels: np.ndarray, steps: int =
         grad, hess = float(((p - y) * z).sum()), float((p * (1 - p) * z * z).sum())
         if hess <= 1e-12:
             break
-        new = max(b - grad / hess, b / 10)  # damped: never jump to or past zero
+        new = min(max(b - grad / hess, b / 10, low), high)  # damped: never jump to or past zero
         if abs(new - b) < 1e-10 * max(1.0, b):
             b = new
             break

@@ -26,6 +26,8 @@ def test_temperature_fit_recovers_an_over_confident_scale():
     labels = rng.random(20000) < 1 / (1 + np.exp(-z))  # calibrated at scale 1
     b = fit_inverse_temperature(4.0 * z, labels)  # the model reports 4x the true logit
     assert 1 / b == pytest.approx(4.0, rel=0.05)
+    # a judge worse than chance: likelihood grows without bound in T; the fit stops at the bound
+    assert 1 / fit_inverse_temperature(4.0 * z, ~labels) == pytest.approx(100.0)
 
 
 def _over_confident(judge, gain: float):
