@@ -139,8 +139,8 @@ def train(stage: str, data: Path, out: Path, media_root: Path | None, args) -> P
     return out
 
 
-def probe(model, records, media_root, out: Path, args) -> dict:
-    report = run_probes(model, records, media_root, out, ProbeOptions(
+def probe(model, records, media_root, args) -> dict:
+    report = run_probes(model, records, media_root, ProbeOptions(
         probes=list(TARGETS.values()) + ["identity"], n_bootstrap=args.bootstrap, seed=args.seed))
     return {r["probe"]: r for r in report["probes"]}
 
@@ -151,8 +151,8 @@ def trained(name: str, stage: str, records: list[dict], work: Path, args, probe_
     ckpt = train(stage, write(work / f"{name}.jsonl", records), work / name, work / "images", args)
     model = mmreward.load(ckpt, device="cpu")
     found = {}
-    for k, (recs, root) in enumerate(probe_sets):
-        for probe_name, r in probe(model, recs, root, work / f"{name}-probe-{k}", args).items():
+    for recs, root in probe_sets:
+        for probe_name, r in probe(model, recs, root, args).items():
             if r["status"] == "ok" or probe_name not in found:
                 found[probe_name] = r
     return {name: {"probes": found, "seconds": time.perf_counter() - t}}
@@ -167,7 +167,7 @@ def first_position(work: Path, args, probe_rows) -> dict:
         judge.scorer.module = YesBias(plain) if biased else plain
         judge.config.both_orders = both
         t = time.perf_counter()
-        results[name] = {"probes": probe(judge, probe_rows, None, work / f"{name}-probe", args),
+        results[name] = {"probes": probe(judge, probe_rows, None, args),
                          "seconds": time.perf_counter() - t}
     return results
 

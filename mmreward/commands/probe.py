@@ -16,7 +16,7 @@ class ProbeConfig:
 
     data: str = field(metadata={"help": "JSONL of records (docs/architecture.md, 'Scoring records'), "
                                         "1 or 2 candidates each"})
-    out: str = field(metadata={"help": "directory for probe.json, probe.md, probe.png and the perturbed media"})
+    out: str = field(metadata={"help": "directory for probe.json, probe.md and probe.png"})
     media_root: str | None = field(default=None, metadata={
         "help": "directory media paths are relative to; nothing outside it is read "
                 "(default: the working directory, unconfined)"})

@@ -22,6 +22,6 @@ def probe(model, records, media_root=None, out_dir="probe-out", **options) -> di
     report. `options` are `ProbeOptions` fields (probes, seed, n_bootstrap, batch_size, ...)."""
     from mmreward.probe.report import write
 
-    report = run_probes(model, records, media_root, out_dir, ProbeOptions(**options))
+    report = run_probes(model, records, media_root, ProbeOptions(**options))
     write(report, out_dir)
     return report

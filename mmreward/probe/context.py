@@ -11,7 +11,7 @@ from mmreward.probe.media import MediaStore
 
 @dataclass
 class ProbeContext:
-    records: list[dict]  # the materialised records (absolute media paths), or None where unusable
+    records: list[dict]  # the records with their media decoded (probe.media), or None where unusable
     baseline: list[dict | None]  # the model's output for each record (None where it failed)
     store: MediaStore
     info: dict

@@ -24,13 +24,13 @@ def _record_images(rec: dict) -> bool:
     return bool(rec.get("images")) or any(c.get("images") for c in rec["candidates"])
 
 
-def _map_images(ctx: ProbeContext, rec: dict, fn) -> dict:
-    """`rec` with every image path p replaced by fn(p, PIL image) (a new path)."""
+def _map_images(rec: dict, fn) -> dict:
+    """`rec` with every image replaced by fn(image)."""
     out = {**rec}
     if rec.get("images"):
-        out["images"] = [fn(p, ctx.store.image(p)) for p in rec["images"]]
-    out["candidates"] = [{**c, "images": [fn(p, ctx.store.image(p)) for p in c["images"]]}
-                         if c.get("images") else c for c in rec["candidates"]]
+        out["images"] = [fn(im) for im in rec["images"]]
+    out["candidates"] = [{**c, "images": [fn(im) for im in c["images"]]} if c.get("images") else c
+                         for c in rec["candidates"]]
     return out
 
 
@@ -42,11 +42,11 @@ def _invariance(name: str, transform):
             return []
         rng = ctx.rng(name, i)
 
-        def write(path, image):
+        def write(image):
             changed, quality = transform(image, rng)
-            return ctx.store.write_image(changed, name, jpeg_quality=quality)
+            return ctx.store.write_image(changed, jpeg_quality=quality)
 
-        return [Case(i, after=_map_images(ctx, rec, write), mapping=[0, 1])]
+        return [Case(i, after=_map_images(rec, write), mapping=[0, 1])]
     return make
 
 
@@ -81,8 +81,8 @@ def replace_loser_images(name: str, change):
             return []
         rec, k, cand = found
         rng = ctx.rng(name, i)
-        paths = [ctx.store.write_image(change(ctx.store.image(p), rec, rng), name) for p in cand["images"]]
-        return [Case(i, after=replace_candidate(rec, k, {**cand, "images": paths}), target=k)]
+        images = [ctx.store.write_image(change(ctx.store.image(im), rec, rng)) for im in cand["images"]]
+        return [Case(i, after=replace_candidate(rec, k, {**cand, "images": images}), target=k)]
     return make
 
 

@@ -1,108 +1,102 @@
-"""Original media in, perturbed media out, for the probes.
+"""Original media in, perturbed media out, for the probes, all in memory.
 
-Probes work on PIL images and frame arrays. The records they build must still be
-scoring records, so a perturbed image or clip has to become something a record can hold.
-Records hold media as paths for now: perturbed media are written as files under
-`OUT/media/`, and every media path of a probed record (original or perturbed) is made
-absolute, so one record can mix both and be scored without a media root. Original paths
-are resolved against the user's media root first, with the scorer's confinement check
-(`mmreward.scoring.media.resolve_media`): nothing outside the root is read.
+Probes work on PIL images and frame arrays, and the records they build hand those to the model
+as in-memory media (docs/architecture.md, "Scoring records": PIL images, encoded bytes, frames
+with an fps). The originals are decoded once, through the scorer's own loaders
+(`mmreward.scoring.media`: a path is resolved and confined under the media root, any other form
+decoded as the scorer would), and go into the probed records decoded too: a probed record holds
+no path, so it is scored without a media root, by a local model or a remote service alike, and
+"before" and "after" differ only by the perturbation. A video becomes the `video_frames` frames
+the model samples, with the fps that spreads them over the clip's duration, so the model sees
+the same frames, at the same times, as from the file.
 """
 from __future__ import annotations
 
-import itertools
+import io
 import math
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from mmreward.errors import MediaError
-from mmreward.scoring.media import MediaOptions, open_image, open_video_frames, resolve_media
+from mmreward.scoring.media import MediaOptions, open_image, open_video
 
 MEDIA_KEYS = ("images", "videos")
 
 
+def _cache_key(value):
+    return value if isinstance(value, str) else id(value)
+
+
 class MediaStore:
-    def __init__(self, media_root, out_dir, video_frames: int = 8, options: MediaOptions | None = None):
+    def __init__(self, media_root=None, video_frames: int = 8, options: MediaOptions | None = None):
         self.opts = replace(options or MediaOptions(), media_root=media_root, video_frames=video_frames)
-        self.dir = Path(out_dir) / "media"
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self._count = itertools.count()
-        self._images: dict[str, Image.Image] = {}
-        self._clips: dict[str, object] = {}
-        self._made: dict[tuple, str] = {}
+        self._images: dict = {}
+        self._videos: dict = {}
+        self._keep: list = []  # the values cached by identity stay alive, so their ids stay theirs
+        self._made: set[int] = set()  # ids of the clips this store built
 
     # -- originals ------------------------------------------------------------------------
-    def resolve(self, path: str, kind: str = "image") -> str:
-        """The absolute path of an original media file (confined to the media root)."""
-        if not isinstance(path, str):
-            raise MediaError(f"media must be given as paths, got {type(path).__name__}")
-        full = resolve_media(path, self.opts.media_root)
-        if not full.is_file():
-            raise MediaError(f"{kind} '{path}' not found under media root")
-        return str(full)
+    def image(self, value, index: int = 0) -> Image.Image:
+        """The decoded RGB image of any accepted image form, cached: a record's image is
+        perturbed many ways. An image this store made is returned as it is."""
+        if isinstance(value, Image.Image) and value.mode == "RGB":
+            return value
+        key = _cache_key(value)
+        if key not in self._images:
+            self._images[key] = open_image(value, self.opts, index)
+            self._keep.append(value)
+        return self._images[key]
 
-    def image(self, path: str) -> Image.Image:
-        """The decoded original image (RGB), cached: a record's image is perturbed many ways."""
-        if path not in self._images:
-            self._images[path] = open_image(path, self.opts)
-        return self._images[path]
-
-    def clip(self, path: str):
-        """`video_frames` frames sampled uniformly (a `video.SampledClip`), cached."""
-        if path not in self._clips:
-            self._clips[path] = open_video_frames(path, self.opts)
-        return self._clips[path]
+    def video(self, value, index: int = 0, fps=None) -> dict:
+        """{"frames": (T, H, W, 3) uint8, "fps"}: the `video_frames` frames the model samples from
+        any accepted video form, at the fps that plays them over the clip's duration (cached)."""
+        if id(value) in self._made:
+            return value
+        key = _cache_key(value)
+        if key not in self._videos:
+            clip = open_video(value, self.opts, index, fps)
+            self._videos[key] = self.write_clip(clip.frames, clip_fps(clip))
+            self._keep.append(value)
+        return self._videos[key]
 
     def materialise(self, record: dict) -> dict:
-        """A copy of `record` whose media paths are absolute (raises MediaError for a bad one)."""
-        out = dict(record)
-        for key in MEDIA_KEYS:
-            if record.get(key):
-                out[key] = [self.resolve(p, key[:-1]) for p in record[key]]
-        cands = []
-        for i, cand in enumerate(record["candidates"]):
-            cand = dict(cand)
-            for key in MEDIA_KEYS:
-                if cand.get(key):
-                    try:
-                        cand[key] = [self.resolve(p, key[:-1]) for p in cand[key]]
-                    except MediaError as exc:
-                        raise MediaError(f"candidate {i}: {exc}") from None
-            cands.append(cand)
-        out["candidates"] = cands
+        """A copy of `record` with every image and video decoded (raises MediaError naming the
+        culprit, as the scorer would)."""
+        fps = record.get("fps")
+
+        def decode(holder: dict, where: str) -> dict:
+            out = dict(holder)
+            try:
+                if holder.get("images") is not None and len(holder["images"]):
+                    out["images"] = [self.image(v, k) for k, v in enumerate(holder["images"])]
+                if holder.get("videos") is not None and len(holder["videos"]):
+                    out["videos"] = [self.video(v, k, fps) for k, v in enumerate(holder["videos"])]
+            except MediaError as exc:
+                raise MediaError(f"{where}: {exc}") from None
+            return out
+
+        out = decode(record, "record")
+        out["candidates"] = [decode(c, f"candidate {i}") for i, c in enumerate(record["candidates"])]
         return out
 
     # -- perturbed media ------------------------------------------------------------------
-    def once(self, key: tuple, make) -> str:
-        """`make()` the first time `key` is asked for, the same path after that."""
-        if key not in self._made:
-            self._made[key] = make()
-        return self._made[key]
-
-    def _path(self, tag: str, suffix: str) -> Path:
-        return self.dir / f"{next(self._count):06d}-{tag}{suffix}"
-
-    def write_image(self, image: Image.Image, tag: str, jpeg_quality: int | None = None) -> str:
+    @staticmethod
+    def write_image(image: Image.Image, jpeg_quality: int | None = None):
+        """The image as a record holds it: the PIL image, or its JPEG encoding (which the model
+        then decodes, so the re-encoding is what it sees)."""
         if jpeg_quality is None:
-            path = self._path(tag, ".png")
-            image.convert("RGB").save(path, format="PNG", compress_level=1)  # lossless; speed over size
-        else:
-            path = self._path(tag, ".jpg")
-            image.convert("RGB").save(path, format="JPEG", quality=jpeg_quality)
-        return str(path)
+            return image.convert("RGB")
+        buf = io.BytesIO()
+        image.convert("RGB").save(buf, format="JPEG", quality=jpeg_quality)
+        return buf.getvalue()
 
-    def write_clip(self, frames: np.ndarray, fps: float, tag: str) -> str:
-        """Frames (T, H, W, 3) uint8 as an mp4 (cropped to even sides for yuv420p)."""
-        from video.writer import write_mp4
-
-        frames = np.asarray(frames)
-        h, w = frames.shape[1] // 2 * 2, frames.shape[2] // 2 * 2
-        path = self._path(tag, ".mp4")
-        write_mp4(path, np.ascontiguousarray(frames[:, :h, :w]), fps=fps)
-        return str(path)
+    def write_clip(self, frames: np.ndarray, fps: float) -> dict:
+        clip = {"frames": np.ascontiguousarray(frames), "fps": float(fps)}
+        self._made.add(id(clip))
+        self._keep.append(clip)
+        return clip
 
 
 def clip_fps(clip) -> float:

@@ -13,17 +13,16 @@ adds to the yes logit, so a judge asked in one order prefers candidate A.
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
 
 from mmreward.probe.text import MASTER_KEYS
 from mmreward.scoring.base import BaseRewardModel
+from mmreward.scoring.media import MediaOptions, open_image
 
 WEAKNESSES = ("length", "first", "blank", "master_key")
 
 
 def _pixels(value) -> np.ndarray:
-    image = value if isinstance(value, Image.Image) else Image.open(value)
-    return np.asarray(image.convert("L"))
+    return np.asarray(open_image(value, MediaOptions()).convert("L"))  # any image form a record holds
 
 
 def is_blank(cand: dict) -> bool:

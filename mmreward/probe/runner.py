@@ -1,10 +1,10 @@
 """Run the probe battery on any `BaseRewardModel` over the user's records.
 
-1. Every record is checked and its media paths resolved under the media root; the model
-   scores them as they are (the baseline: its own judgement of each record).
+1. Every record is checked and its media decoded (paths resolved under the media root); the
+   model scores them (the baseline: its own judgement of each record).
 2. Each probe that applies to the model builds its cases from the usable records and the
-   baseline (which candidate lost, which won), writes the perturbed media, and the model
-   scores the cases' records in one batched call.
+   baseline (which candidate lost, which won), with the perturbed media in memory, and the
+   model scores the cases' records in one batched call.
 3. Each case becomes a flip (or not) and a reward shift (`probe.stats.outcome`); the probe's
    flip rate and mean shift get cluster-bootstrap confidence intervals, overall, per variant
    (e.g. per master key) and per named dimension.
@@ -92,14 +92,14 @@ def _spread(baseline: list[dict | None]) -> float:
     return sd if sd > 0 and math.isfinite(sd) else 1.0
 
 
-def run_probes(model, records, media_root=None, out_dir="probe-out", options: ProbeOptions | None = None) -> dict:
+def run_probes(model, records, media_root=None, options: ProbeOptions | None = None) -> dict:
     """Run the battery; returns the report (what `probe.report.write` saves)."""
     opts = options or ProbeOptions()
     probes = select(opts.probes)
     records = list(records)[: opts.max_records] if opts.max_records else list(records)
     info = dict(model.info)
     frames = opts.video_frames or info.get("video_frames") or 8
-    store = MediaStore(media_root, out_dir, video_frames=frames)
+    store = MediaStore(media_root, video_frames=frames)
     materialised, baseline, errors = _baseline(model, records, store, opts)
     spread = _spread(baseline)
     tol = opts.tie_tolerance if opts.tie_tolerance is not None else 1e-3 * spread

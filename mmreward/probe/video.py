@@ -2,9 +2,8 @@
 
 A video reward that cannot see time rewards a frozen clip (one frame repeated: no motion
 artefacts, perfect per-frame quality) as well as a real one: the frozen-video hack. The
-losing candidate's clip is rebuilt from the frames the model would sample, reordered or
-frozen. Both sides of the comparison go through the same path: the "before" record holds
-the same sampled frames re-encoded unchanged, so the encoding itself is not what is measured.
+losing candidate's clip is rebuilt from the frames the model samples (`probe.media`: the
+record already holds them, with their fps), reordered or frozen; nothing else changes.
 Models with named dimensions (VQ, MQ, TA) are reported per dimension.
 """
 from __future__ import annotations
@@ -12,17 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from mmreward.probe.context import ProbeContext, hack_target, replace_candidate
-from mmreward.probe.media import clip_fps
 from mmreward.probe.spec import Case, Probe
-
-
-def _neutral(ctx: ProbeContext, path: str) -> str:
-    """The sampled frames of `path` re-encoded unchanged (cached: shared by the video probes)."""
-    def write() -> str:
-        clip = ctx.store.clip(path)
-        return ctx.store.write_clip(clip.frames, clip_fps(clip), "neutral")
-
-    return ctx.store.once(("neutral", path), write)
 
 
 def _video(name: str, reorder):
@@ -31,16 +20,11 @@ def _video(name: str, reorder):
         found = hack_target(ctx, i, lambda cand: bool(cand.get("videos")))
         if found is None:
             return []
-        rec, k, _ = found
-        before = {**rec, "candidates": [{**c, "videos": [_neutral(ctx, p) for p in c["videos"]]}
-                                        if c.get("videos") else c for c in rec["candidates"]]}
+        rec, k, cand = found
         rng = ctx.rng(name, i)
-        paths = []
-        for p in rec["candidates"][k]["videos"]:
-            clip = ctx.store.clip(p)
-            paths.append(ctx.store.write_clip(reorder(clip.frames, rng), clip_fps(clip), name))
-        after = replace_candidate(before, k, {**before["candidates"][k], "videos": paths})
-        return [Case(i, before=before, after=after, target=k)]
+        clips = [ctx.store.write_clip(reorder(clip["frames"], rng), clip["fps"])
+                 for clip in map(ctx.store.video, cand["videos"])]
+        return [Case(i, after=replace_candidate(rec, k, {**cand, "videos": clips}), target=k)]
     return make
 
 

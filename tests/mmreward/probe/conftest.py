@@ -25,7 +25,7 @@ GIRL = ("The camera remains still, a girl with braided hair and wearing a pink d
 @pytest.fixture(scope="session")
 def real_media(tmp_path_factory) -> Path:
     from mmreward.probe.media import clip_fps
-    from mmreward.scoring.media import MediaOptions, open_video_frames
+    from mmreward.scoring.media import MediaOptions, open_video
     from video.writer import write_mp4
 
     if DATA is None:
@@ -36,7 +36,7 @@ def real_media(tmp_path_factory) -> Path:
     opts = MediaOptions(media_root=DATA / "videos" / "videoalign-examples", video_frames=8,
                         video_max_frame_pixels=64 * 28 * 28)
     for name in CLIPS:
-        clip = open_video_frames(f"{name}.mp4", opts)
+        clip = open_video(f"{name}.mp4", opts)
         h, w = clip.frames.shape[1] // 2 * 2, clip.frames.shape[2] // 2 * 2
         write_mp4(root / f"{name}.mp4", clip.frames[:, :h, :w], fps=clip_fps(clip))
     return root

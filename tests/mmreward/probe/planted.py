@@ -10,15 +10,15 @@ from __future__ import annotations
 import re
 
 import numpy as np
-from PIL import Image
 
 from mmreward.errors import RecordError
 from mmreward.probe.prompt import content_words
 from mmreward.scoring.base import BaseRewardModel
+from mmreward.scoring.media import MediaOptions, open_image
 
 
-def structure(path: str) -> float:
-    grey = np.asarray(Image.open(path).convert("L").resize((64, 64)), dtype=np.float64) / 255
+def structure(value) -> float:
+    grey = np.asarray(open_image(value, MediaOptions()).convert("L").resize((64, 64)), dtype=np.float64) / 255
     blocks = grey.reshape(8, 8, 8, 8).mean(axis=(1, 3))
     return float(blocks.std())
 

@@ -62,13 +62,14 @@ class ImageOnly(BaseRewardModel):
     kind = "clip"
 
     def score_chunk(self, records, media_root=None, batch_size=8):
-        from PIL import Image
         import numpy as np
+
+        from mmreward.scoring.media import MediaOptions, open_image
 
         out = []
         for rec in records:
-            r = [float(np.mean([np.asarray(Image.open(p)).mean() for p in c["images"]])) if c.get("images")
-                 else 0.0 for c in rec["candidates"]]
+            r = [float(np.mean([np.asarray(open_image(v, MediaOptions(media_root=media_root))).mean()
+                                for v in c["images"]])) if c.get("images") else 0.0 for c in rec["candidates"]]
             out.append({"id": rec.get("id"), "rewards": r, "preferred": int(np.argmax(r))})
         return out
 

@@ -1,4 +1,6 @@
 """What each perturbation does to the pixels, frames and words it is given."""
+import io
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -13,11 +15,10 @@ def photo(real_media):
     return Image.open(real_media / "extreme_ironing.jpg").convert("RGB")
 
 
-def test_invariances_change_pixels_a_little_and_keep_the_picture(photo, tmp_path):
-    store = MediaStore(None, tmp_path)
+def test_invariances_change_pixels_a_little_and_keep_the_picture(photo):
     rng = np.random.default_rng(0)
-    path = store.write_image(*image.jpeg(photo, rng)[:1], "jpeg", jpeg_quality=image.JPEG_QUALITY)
-    reread = Image.open(path)
+    encoded = MediaStore.write_image(*image.jpeg(photo, rng)[:1], jpeg_quality=image.JPEG_QUALITY)
+    reread = Image.open(io.BytesIO(encoded))  # the model decodes these bytes: the re-encoding is what it sees
     assert reread.format == "JPEG" and reread.size == photo.size
     diff = np.abs(np.asarray(reread.convert("RGB"), dtype=int) - np.asarray(photo, dtype=int)).mean()
     assert 0 < diff < 8  # re-encoded, not replaced
@@ -75,12 +76,18 @@ def test_one_content_word_changes():
     assert prompt.change_one_word("is it?", rng, []) is None
 
 
-def test_store_refuses_paths_outside_the_media_root(real_media, tmp_path):
-    store = MediaStore(real_media, tmp_path)
-    record = {"prompt": "p", "candidates": [{"images": ["../outside.jpg"]}]}
-    with pytest.raises(MediaError, match="image 'nope.png' not found under media root"):
+def test_store_decodes_originals_once_and_confines_paths(real_media):
+    store = MediaStore(real_media, video_frames=4)
+    with pytest.raises(MediaError, match="record: image 'nope.png' not found under media root"):
         store.materialise({"prompt": "p", "images": ["nope.png"], "candidates": [{"text": "t"}]})
     with pytest.raises(MediaError, match="candidate 0: .*may not leave the media root"):
-        store.materialise(record)
-    ok = store.materialise({"prompt": "p", "candidates": [{"images": ["waterview.jpg"]}]})
-    assert ok["candidates"][0]["images"] == [str((real_media / "waterview.jpg").resolve())]
+        store.materialise({"prompt": "p", "candidates": [{"images": ["../outside.jpg"]}]})
+    photo = Image.open(real_media / "waterview.jpg")
+    out = store.materialise({"prompt": "p", "candidates": [{"images": ["waterview.jpg", photo]},
+                                                           {"videos": ["example_1_A.mp4"]}]})
+    first, second = out["candidates"][0]["images"]
+    assert np.array_equal(np.asarray(first), np.asarray(photo.convert("RGB")))  # a path and a PIL image alike
+    assert store.image("waterview.jpg") is first  # decoded once
+    clip = out["candidates"][1]["videos"][0]
+    assert set(clip) == {"frames", "fps"} and clip["frames"].shape[0] == 4 and clip["fps"] > 0
+    assert store.video(clip) is clip and store.video("example_1_A.mp4") is clip

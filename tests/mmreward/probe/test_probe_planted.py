@@ -39,8 +39,8 @@ def planted_data(real_media, tmp_path_factory):
 
 def flips(model, data, tmp_path) -> dict:
     root, records = data
-    report = run_probes(model, records, root, tmp_path, ProbeOptions(probes=list(TARGET.values()) + ["identity"],
-                                                                    n_bootstrap=200))
+    report = run_probes(model, records, root, ProbeOptions(probes=list(TARGET.values()) + ["identity"],
+                                                           n_bootstrap=200))
     return {r["probe"]: r for r in report["probes"]}
 
 
@@ -71,8 +71,7 @@ def test_tiny_judge_with_a_planted_position_bias(tmp_path):
     found = {}
     for both_orders in (False, True):
         judge.config.both_orders = both_orders  # the scorer plans each record from this config
-        report = run_probes(judge, records, None, tmp_path / str(both_orders),
-                            ProbeOptions(probes=["order"], n_bootstrap=200))
+        report = run_probes(judge, records, None, ProbeOptions(probes=["order"], n_bootstrap=200))
         found[both_orders] = {r["probe"]: r for r in report["probes"]}
     assert found[False]["position_swap"]["flip_rate"] >= 0.9  # one order: the bias decides
     assert found[True]["position_swap"]["flip_rate"] == 0.0  # both orders cancel it exactly
