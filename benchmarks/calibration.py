@@ -17,10 +17,8 @@ uncalibrated checkpoint. The judge asks each pair in one order (`--both-orders` 
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -31,8 +29,7 @@ import mmreward  # noqa: E402
 from mmreward.calibration import evaluate  # noqa: E402
 from mmreward.cli import main as cli  # noqa: E402
 from mmreward.commands.parsing import parse_script  # noqa: E402
-from mmreward.ui.judge import shared_data_dir  # noqa: E402
-from probe_planted import key_data, text_pairs, write  # noqa: E402  (benchmarks/probe_planted.py)
+from probe_planted import folders, key_data, text_pairs, write  # noqa: E402  (benchmarks/probe_planted.py)
 
 
 @dataclass
@@ -51,11 +48,7 @@ class Settings:
 
 def main() -> None:
     args = parse_script(Settings, __doc__.split("\n\n")[0])
-    data_dir = Path(args.data_dir) if args.data_dir else shared_data_dir(Path(__file__).resolve().parents[1])
-    if data_dir is None:
-        raise SystemExit("shared data not found: pass --data-dir")
-    work = Path(args.workdir or tempfile.mkdtemp(prefix="mmreward-calibration-"))
-    work.mkdir(parents=True, exist_ok=True)
+    data_dir, work = folders(args, "mmreward-calibration-")
     rng = np.random.default_rng(0)
     rows = text_pairs(data_dir, args.n_train + args.n_fit + args.n_test, args.words)
     train_rows, rows = rows[: args.n_train], rows[args.n_train:]

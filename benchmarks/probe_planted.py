@@ -50,6 +50,12 @@ TRAIN_FILLER = (
     "With that in mind, it is reasonable to keep an open mind about the various possibilities.",
     "Each of these points deserves some attention, even if some of them seem minor at first.",
     "In the end, a balanced view usually serves best when considering matters of this sort.",
+    "People often have strong opinions on questions like this one, for many understandable reasons.",
+    "It is also worth remembering that context tends to shape how such things are understood.",
+    "Some would approach this from a practical angle, while others would prefer a broader view.",
+    "There is rarely a single perspective that captures everything that matters in such cases.",
+    "Thinking about how the pieces fit together usually makes the whole easier to appreciate.",
+    "As always, it helps to be clear about what exactly is being asked before going further.",
 )
 
 
@@ -95,7 +101,8 @@ def length_data(rows: list[dict], rng, planted: bool) -> list[dict]:
     for r in rows:
         side = int(rng.integers(2))
         cands = [dict(c) for c in r["candidates"]]
-        filler = " ".join(TRAIN_FILLER[j] for j in rng.choice(len(TRAIN_FILLER), 3, replace=False))
+        picks = rng.choice(len(TRAIN_FILLER), int(rng.integers(2, 5)), replace=False)
+        filler = " ".join(TRAIN_FILLER[j] for j in picks)
         cands[side]["text"] += "\n\n" + filler
         out.append({**r, "candidates": cands, "chosen": side if planted else 1 - side})
     return out
@@ -179,13 +186,19 @@ def shown(r: dict) -> str:
     return f"{100 * r['flip_rate']:5.1f}% [{100 * lo:5.1f}, {100 * hi:5.1f}]"
 
 
-def main() -> None:
-    args = parse_script(Settings, __doc__.split("\n\n")[0])
+def folders(args, prefix: str) -> tuple[Path, Path]:
+    """(shared data, work directory) of a benchmark run."""
     data_dir = Path(args.data_dir) if args.data_dir else shared_data_dir(Path(__file__).resolve().parents[1])
     if data_dir is None:
         raise SystemExit("shared data not found: pass --data-dir")
-    work = Path(args.workdir or tempfile.mkdtemp(prefix="mmreward-probe-planted-"))
+    work = Path(args.workdir or tempfile.mkdtemp(prefix=prefix))
     work.mkdir(parents=True, exist_ok=True)
+    return data_dir, work
+
+
+def main() -> None:
+    args = parse_script(Settings, __doc__.split("\n\n")[0])
+    data_dir, work = folders(args, "mmreward-probe-planted-")
     rows = text_pairs(data_dir, args.n_train + args.n_probe, args.words, args.seed)
     train_rows, probe_rows = rows[: args.n_train], rows[args.n_train:]
     images = work / "images"  # training images (and the white one) for every image-trained model

@@ -54,6 +54,22 @@ def hack_target(ctx: ProbeContext, i: int, has) -> tuple[dict, int, dict] | None
     return (rec, k, cand) if has(cand) else None
 
 
+def replace_loser_media(name: str, key: str, change):
+    """A hack probe that replaces each of the losing candidate's `key` ("images" / "videos")
+    media by change(ctx, medium, record, rng)."""
+    from mmreward.probe.spec import Case
+
+    def make(ctx: ProbeContext, i: int) -> list:
+        found = hack_target(ctx, i, lambda cand: bool(cand.get(key)))
+        if found is None:
+            return []
+        rec, k, cand = found
+        rng = ctx.rng(name, i)
+        media = [change(ctx, medium, rec, rng) for medium in cand[key]]
+        return [Case(i, after=replace_candidate(rec, k, {**cand, key: media}), target=k)]
+    return make
+
+
 def text_of(cand: dict) -> str | None:
     text = cand.get("text")
     return text if isinstance(text, str) else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageEnhance
 
-from mmreward.probe.context import ProbeContext, hack_target, pair, replace_candidate
+from mmreward.probe.context import ProbeContext, pair, replace_loser_media
 from mmreward.probe.spec import Case, Probe
 
 JPEG_QUALITY = 75
@@ -75,15 +75,8 @@ def colour_jitter(image: Image.Image, rng) -> tuple[Image.Image, None]:
 
 def replace_loser_images(name: str, change):
     """A hack probe: change(PIL image, record, rng) -> PIL image, for each image of the losing candidate."""
-    def make(ctx: ProbeContext, i: int) -> list[Case]:
-        found = hack_target(ctx, i, lambda cand: bool(cand.get("images")))
-        if found is None:
-            return []
-        rec, k, cand = found
-        rng = ctx.rng(name, i)
-        images = [ctx.store.write_image(change(ctx.store.image(im), rec, rng)) for im in cand["images"]]
-        return [Case(i, after=replace_candidate(rec, k, {**cand, "images": images}), target=k)]
-    return make
+    return replace_loser_media(name, "images", lambda ctx, im, rec, rng: ctx.store.write_image(
+        change(ctx.store.image(im), rec, rng)))
 
 
 def _sensitivity(name: str, fill):

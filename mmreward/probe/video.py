@@ -10,22 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from mmreward.probe.context import ProbeContext, hack_target, replace_candidate
-from mmreward.probe.spec import Case, Probe
+from mmreward.probe.context import replace_loser_media
+from mmreward.probe.spec import Probe
 
 
 def _video(name: str, reorder):
     """reorder(frames (T, H, W, 3), rng) -> frames of the perturbed clip."""
-    def make(ctx: ProbeContext, i: int) -> list[Case]:
-        found = hack_target(ctx, i, lambda cand: bool(cand.get("videos")))
-        if found is None:
-            return []
-        rec, k, cand = found
-        rng = ctx.rng(name, i)
-        clips = [ctx.store.write_clip(reorder(clip["frames"], rng), clip["fps"])
-                 for clip in map(ctx.store.video, cand["videos"])]
-        return [Case(i, after=replace_candidate(rec, k, {**cand, "videos": clips}), target=k)]
-    return make
+    def change(ctx, value, rec, rng):
+        clip = ctx.store.video(value)
+        return ctx.store.write_clip(reorder(clip["frames"], rng), clip["fps"])
+    return replace_loser_media(name, "videos", change)
 
 
 def shuffle(frames: np.ndarray, rng) -> np.ndarray:
