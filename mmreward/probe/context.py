@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -16,6 +16,8 @@ class ProbeContext:
     store: MediaStore
     info: dict
     seed: int = 0
+    originals: list = field(default_factory=list)  # the records as given
+    errors: list = field(default_factory=list)  # [{record, id, error}] of the unusable ones
 
     def usable(self, i: int) -> bool:
         return self.records[i] is not None and self.baseline[i] is not None

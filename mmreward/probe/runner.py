@@ -29,8 +29,13 @@ from mmreward.scoring.records import check_record
 ALL_PROBES: list[Probe] = [*order.PROBES, *text.PROBES, *image.PROBES, *typographic.PROBES,
                            *prompt.PROBES, *video.PROBES]
 NEEDS = {"pair": "no record has exactly two candidates", "text": "no record has a text candidate",
-         "image": "no record has candidate images", "video": "no record has candidate videos",
+         "image": "no record has images", "video": "no record has candidate videos",
          "any": "no usable record"}
+HAS = {"pair": lambda r: len(r["candidates"]) == 2,
+       "text": lambda r: any(isinstance(c.get("text"), str) for c in r["candidates"]),
+       "image": lambda r: bool(r.get("images")) or any(c.get("images") for c in r["candidates"]),
+       "video": lambda r: any(c.get("videos") for c in r["candidates"]),
+       "any": lambda r: True}
 
 
 @dataclass
@@ -103,7 +108,7 @@ def run_probes(model, records, media_root=None, options: ProbeOptions | None = N
     materialised, baseline, errors = _baseline(model, records, store, opts)
     spread = _spread(baseline)
     tol = opts.tie_tolerance if opts.tie_tolerance is not None else 1e-3 * spread
-    ctx = ProbeContext(materialised, baseline, store, info, opts.seed)
+    ctx = ProbeContext(materialised, baseline, store, info, opts.seed, originals=records, errors=errors)
     results = []
     for probe in tqdm(probes, desc="probes", disable=not opts.progress):
         results.append(run_probe(model, probe, ctx, opts, tol, spread))
@@ -128,8 +133,7 @@ def run_probe(model, probe: Probe, ctx: ProbeContext, opts: ProbeOptions, tol: f
         except MediaError as exc:
             build_errors.append(f"record {i}: {exc}")
     if not cases:
-        reason = build_errors[0] if build_errors else NEEDS[probe.needs]
-        return {**head, "status": "not_applicable", "reason": reason}
+        return {**head, "status": "not_applicable", "reason": build_errors[0] if build_errors else _why(probe, ctx)}
     requests = {}
     for case in cases:
         for rec in (case.before, case.after):
@@ -138,6 +142,24 @@ def run_probe(model, probe: Probe, ctx: ProbeContext, opts: ProbeOptions, tol: f
     keys = list(requests)
     outs = dict(zip(keys, model.score([requests[k] for k in keys], media_root=None, batch_size=opts.batch_size)))
     return {**head, **measure(probe, ctx, cases, outs, build_errors, opts, tol, spread)}
+
+
+def _why(probe: Probe, ctx: ProbeContext) -> str:
+    """No case: no record fits, or the ones that fit could not be scored (say why)."""
+    fits = [i for i, rec in enumerate(ctx.originals) if isinstance(rec, dict) and _fits(probe, rec)]
+    failed = [i for i in fits if not ctx.usable(i)]
+    if fits and len(failed) == len(fits):
+        err = next((e["error"] for e in ctx.errors if e["record"] == failed[0]), "unusable")
+        return f"{NEEDS[probe.needs].replace('no record has', 'the records with')} could not be scored " \
+               f"(record {failed[0]}: {err})"
+    return NEEDS[probe.needs]
+
+
+def _fits(probe: Probe, rec: dict) -> bool:
+    try:
+        return HAS[probe.needs](rec)
+    except (KeyError, TypeError, AttributeError):
+        return False
 
 
 def measure(probe, ctx, cases, outs, errors, opts, tol, spread) -> dict:

@@ -26,8 +26,9 @@ EXPECTATIONS = ("invariant", "tie", "hack", "lower")
 
 #: model kinds that score images (or frames) against a prompt and never read candidate text
 IMAGE_ONLY_KINDS = frozenset({"clip", "clipscore", "pickscore", "hpsv2", "aesthetic", "ocr"})
-#: model kinds that ignore the prompt by design
+#: models that ignore the prompt by design, by kind or by name (the LAION aesthetic predictor)
 PROMPT_BLIND_KINDS = frozenset({"aesthetic"})
+PROMPT_BLIND_NAMES = frozenset({"aesthetic"})
 
 
 @dataclass
@@ -71,8 +72,9 @@ def reads_text(info: dict) -> str | None:
 
 
 def reads_prompt(info: dict) -> str | None:
-    if info.get("reads_prompt") is False or info.get("kind") in PROMPT_BLIND_KINDS:
-        return f"the model ({info.get('kind')}) does not read the prompt"
+    if (info.get("reads_prompt") is False or info.get("kind") in PROMPT_BLIND_KINDS
+            or str(info.get("name")) in PROMPT_BLIND_NAMES):
+        return f"the model ({info.get('name')}, {info.get('kind')}) does not read the prompt"
     return None
 
 

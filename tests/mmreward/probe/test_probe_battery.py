@@ -68,6 +68,9 @@ class ImageOnly(BaseRewardModel):
 
         out = []
         for rec in records:
+            if any(c.get("videos") for c in rec["candidates"]):
+                out.append({"id": rec.get("id"), "error": "this reward scores images only"})
+                continue
             r = [float(np.mean([np.asarray(open_image(v, MediaOptions(media_root=media_root))).mean()
                                 for v in c["images"]])) if c.get("images") else 0.0 for c in rec["candidates"]]
             out.append({"id": rec.get("id"), "rewards": r, "preferred": int(np.argmax(r))})
@@ -85,6 +88,9 @@ def test_what_does_not_apply_is_reported_with_its_reason(real_media, battery_rec
                                        "reason": "no record has candidate videos"}
     assert by_name["blank_image"]["status"] == "ok" and by_name["blank_image"]["flip_rate"] == 1.0  # white wins
     assert "not applicable: no record has candidate videos" in (tmp_path / "probe.md").read_text()
+    # records that would fit but that the model cannot score: the reason says so
+    report = probe(ImageOnly(), [battery_records[3]], real_media, tmp_path, probes=["video"], n_bootstrap=50)
+    assert report["probes"][0]["reason"].startswith("the records with candidate videos could not be scored")
 
 
 def test_bad_records_are_listed_and_cost_nothing_else(real_media, battery_records, tmp_path):
