@@ -1,9 +1,6 @@
-"""Every probe runs on the tiny scalar (with VQ/MQ/TA heads) and generative models, on the real
-photos and video frames; what does not apply says why; the report files are written.
-
-CLIP-family rewards (`mmreward.load("clipscore")`, ...) are not on the reward-model interface
-yet (`vision.clip_reward.ClipReward` is a frame -> reward callable, not a BaseRewardModel);
-`assert_battery_runs` is what their test will call.
+"""Every probe runs on the tiny scalar (with VQ/MQ/TA heads), the tiny generative judge and a
+CLIP-family reward (CLIPScore on the tiny CLIP, once branch imagegen is merged: skipped before),
+on the real photos and video frames; what does not apply says why; the report files are written.
 """
 import json
 
@@ -101,3 +98,26 @@ def test_bad_records_are_listed_and_cost_nothing_else(real_media, battery_record
     assert [e["record"] for e in report["records"]["errors"]] == [1, 2]
     assert "missing.png" in report["records"]["errors"][0]["error"]
     assert all(r["n_records"] == 1 for r in report["probes"] if r["status"] == "ok")
+
+
+@pytest.mark.slow
+def test_battery_on_a_clip_family_reward(real_media, battery_records, tmp_path):
+    pytest.importorskip("mmreward.rewards.clipscore", reason="the CLIP-family rewards (branch imagegen) are not merged")
+    import mmreward
+    from vision.tiny_clip import tiny_clip_path
+
+    photos = [battery_records[0], {**battery_records[0], "id": "swapped", "prompt": "a wooden pier on a calm lake",
+                                   "candidates": battery_records[0]["candidates"][::-1]},
+              {"id": "one", "prompt": "a lake", "candidates": [{"images": ["waterview.jpg"]}]}]
+    rm = mmreward.load(f"clipscore@{tiny_clip_path()}")
+    by_name = {r["probe"]: r for r in probe(rm, photos + battery_records[1:], real_media, tmp_path,
+                                            n_bootstrap=100)["probes"]}
+    for p in ALL_PROBES:
+        r = by_name[p.name]
+        if p.family == "text":
+            assert r["status"] == "not_applicable" and "never reads candidate text" in r["reason"]
+        elif p.family == "video":  # its record is an error line for an image reward, and says so
+            assert r["status"] == "not_applicable" and "could not be scored" in r["reason"]
+        else:
+            assert r["status"] == "ok" and r["n_records"] >= 1, (p.name, r)
+    assert by_name["position_swap"]["flip_rate"] == 0.0  # scored one image at a time
