@@ -25,11 +25,12 @@ def _row(name: str, r: dict, what: str) -> str:
 
 def markdown(report: dict) -> str:
     model, recs = report["model"], report["records"]
+    untrained = " **Untrained head: its scores are noise.**" if model.get("untrained_head") else ""
     lines = [f"# Probe report: {model.get('name')} ({model.get('kind')})", "",
              f"{recs['usable']} of {recs['given']} records usable; tie tolerance {report['tie_tolerance']:.3g} "
              f"(baseline reward s.d. {report['reward_sd']:.4g}); {report['n_bootstrap']} bootstrap resamples "
              f"of records, 95% intervals; **FLAG**: the flip-rate interval lies above "
-             f"{100 * report['flag_threshold']:.0f}%.", "",
+             f"{100 * report['flag_threshold']:.0f}%.{untrained}", "",
              "| probe | what counts as a flip | records | cases | flip rate [95% CI] | mean reward shift [95% CI] "
              "| verdict |", "|---|---|---:|---:|---:|---:|---|"]
     notes = []
