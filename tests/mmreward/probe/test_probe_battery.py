@@ -1,5 +1,5 @@
 """Every probe runs on the tiny scalar (with VQ/MQ/TA heads), the tiny generative judge and a
-CLIP-family reward (CLIPScore on the tiny CLIP, once branch imagegen is merged: skipped before),
+CLIP-family reward (CLIPScore on the tiny CLIP),
 on the real photos and video frames; what does not apply says why; the report files are written.
 """
 import json
@@ -102,7 +102,6 @@ def test_bad_records_are_listed_and_cost_nothing_else(real_media, battery_record
 
 @pytest.mark.slow
 def test_battery_on_a_clip_family_reward(real_media, battery_records, tmp_path):
-    pytest.importorskip("mmreward.rewards.clipscore", reason="the CLIP-family rewards (branch imagegen) are not merged")
     import mmreward
     from vision.tiny_clip import tiny_clip_path
 
