@@ -24,11 +24,9 @@ from typing import Callable
 
 EXPECTATIONS = ("invariant", "tie", "hack", "lower")
 
-#: model kinds that score images (or frames) against a prompt and never read candidate text
-IMAGE_ONLY_KINDS = frozenset({"clip", "clipscore", "pickscore", "hpsv2", "aesthetic", "ocr"})
-#: models that ignore the prompt by design, by kind or by name (the LAION aesthetic predictor)
-PROMPT_BLIND_KINDS = frozenset({"aesthetic"})
-PROMPT_BLIND_NAMES = frozenset({"aesthetic"})
+#: model kinds that score images (or frames) against a prompt and never read candidate text, for
+#: models whose `info` does not list its `inputs`
+IMAGE_ONLY_KINDS = frozenset({"clip", "ocr"})
 
 
 @dataclass
@@ -72,8 +70,7 @@ def reads_text(info: dict) -> str | None:
 
 
 def reads_prompt(info: dict) -> str | None:
-    if (info.get("reads_prompt") is False or info.get("kind") in PROMPT_BLIND_KINDS
-            or str(info.get("name")) in PROMPT_BLIND_NAMES):
+    if info.get("reads_prompt") is False:  # e.g. the LAION aesthetic predictor
         return f"the model ({info.get('name')}, {info.get('kind')}) does not read the prompt"
     return None
 

@@ -57,7 +57,8 @@ class Aesthetic(ImageReward):
                  head_path: str = "", media=None):
         super().__init__(name, media)
         self.embedder, self.head = embedder, head.to(embedder.device)
-        self.details = {"checkpoint": head_path, "clip": clip, "formula": "MLP(normalize(clip_image_embedding))"}
+        self.details = {"checkpoint": head_path, "clip": clip, "formula": "MLP(normalize(clip_image_embedding))",
+                        "reads_prompt": False}  # an aesthetic score of the image alone
 
     @torch.inference_mode()
     def score_images(self, contexts: list, images: list) -> list[dict]:

@@ -76,7 +76,8 @@ class ImageReward(BaseRewardModel):
 
     @property
     def info(self) -> dict:
-        return {**super().info, **self.details}
+        # what the probes need to know (mmreward/probe/spec.py): these models read the candidates' images only
+        return {**super().info, "inputs": ["images"], **self.details}
 
     def prepare(self, record: dict, item: Item) -> Any:
         """What `score_images` needs besides the image; raise RecordError if the record lacks it."""

@@ -31,7 +31,8 @@ class BaseRewardModel(abc.ABC):
     #: what the model is; `info` adds to it. Keys: "name", "kind" ("scalar", "generative",
     #: "clip", "ocr", "combo", "remote", ...), "dimensions" (named outputs besides the reward),
     #: "untrained_head" (True when the scores come from a freshly initialised head),
-    #: "calibrated" (the calibration applied on load, or absent).
+    #: "calibrated" (the calibration applied on load, or absent), "inputs" (what of a candidate it
+    #: reads, e.g. ["images"]; absent: everything), "reads_prompt" (False for a prompt-blind score).
     kind: str = "reward"
 
     @property

@@ -33,8 +33,10 @@ class RemoteRewardModel(BaseRewardModel):
     @property
     def info(self) -> dict:
         server = self.server_info
+        # what the served model reads (inputs, reads_prompt) is what this one reads
+        reads = {k: server[k] for k in ("inputs", "reads_prompt") if k in server}
         return {"name": self.name, "kind": self.kind, "dimensions": list(server.get("dimensions", [])),
-                "served": server}
+                **reads, "served": server}
 
     def chunk_size(self, batch_size: int) -> int:
         # the server batches: hand the client big lists (it splits them to the server's limit)

@@ -13,13 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mmreward.ui.judge import SHARED_DATA_ENV, shared_data_dir
-
-DATA = shared_data_dir(Path(__file__).resolve().parents[3])  # $MMREWARD_SHARED_DATA, else ../shared/data
-PHOTOS = ("extreme_ironing.jpg", "waterview.jpg")
-CLIPS = ("example_1_A", "example_1_B")
-GIRL = ("The camera remains still, a girl with braided hair and wearing a pink dress approached the chair "
-        "in the room and sat on it, the background is a cozy bedroom, warm indoor lighting.")
+from probe_data import CLIPS, DATA, GIRL, PHOTOS, SHARED_DATA_ENV
 
 
 @pytest.fixture(scope="session")
@@ -40,16 +34,6 @@ def real_media(tmp_path_factory) -> Path:
         h, w = clip.frames.shape[1] // 2 * 2, clip.frames.shape[2] // 2 * 2
         write_mp4(root / f"{name}.mp4", clip.frames[:, :h, :w], fps=clip_fps(clip))
     return root
-
-
-def benchmark_text_records(n: int) -> list[dict]:
-    """The first n VL-RewardBench rows as text-only records, with `chosen`."""
-    from eval.benchmarks import vl_rewardbench
-
-    if DATA is None:
-        pytest.skip(f"shared data is absent (${SHARED_DATA_ENV}, else ../shared/data)")
-    items = vl_rewardbench.load(DATA / "benchmarks" / "vl-rewardbench" / "data.jsonl")[:n]
-    return [{"id": it.id, "prompt": it.prompt, "chosen": it.preferred, "candidates": it.candidates} for it in items]
 
 
 @pytest.fixture(scope="session")

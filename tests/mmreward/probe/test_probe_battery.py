@@ -114,7 +114,7 @@ def test_battery_on_a_clip_family_reward(real_media, battery_records, tmp_path):
     for p in ALL_PROBES:
         r = by_name[p.name]
         if p.family == "text":
-            assert r["status"] == "not_applicable" and "never reads candidate text" in r["reason"]
+            assert r["status"] == "not_applicable" and "does not read candidate text" in r["reason"]
         elif p.family == "video":  # its record is an error line for an image reward, and says so
             assert r["status"] == "not_applicable" and "could not be scored" in r["reason"]
         else:

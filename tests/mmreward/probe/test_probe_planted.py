@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import PHOTOS, benchmark_text_records
+from probe_data import PHOTOS, benchmark_text_records
 from mmreward.probe import ProbeOptions, run_probes
 from mmreward.probe.planted import Planted, YesBias
 from planted import ReferenceReward
