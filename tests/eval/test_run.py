@@ -125,20 +125,44 @@ def test_unsafe_paths_stop_the_run_before_scoring(tmp_path, monkeypatch, bad):
 
 
 class RaisingModel(FakeModel):
+    """Fails on any chunk holding row 1: with a per-record error (the model cannot take that
+    input), or with a bug."""
+
+    def __init__(self, exc):
+        super().__init__()
+        self.exc = exc
+
     def score(self, records, media_root=None, batch_size=8, progress=False):
         if any(r["id"] == "1" for r in records):
-            raise RuntimeError("decoder crashed")
+            raise self.exc
         return super().score(records, media_root, batch_size, progress)
 
 
 @needs(VL_DATA)
 def test_a_record_that_crashes_the_model_becomes_an_error_line(vl_setup, tmp_path, monkeypatch):
+    from mmreward.errors import ModelInputError
+
     data, media, _ = vl_setup
-    monkeypatch.setattr(run_mod, "load_model", lambda *a: RaisingModel())
+    monkeypatch.setattr(run_mod, "load_model", lambda *a: RaisingModel(ModelInputError("decoder crashed")))
     metrics = run("vl-rewardbench", data, tmp_path / "out", "fake", media_root=media, skip_missing=True, batch_size=4)
     lines = {json.loads(x)["row"]: json.loads(x) for x in (tmp_path / "out" / "predictions.jsonl").read_text().splitlines()}
     assert "decoder crashed" in lines[1]["error"] and "rewards" in lines[0] and "rewards" in lines[3]
     assert metrics["all/n"] == 4 and metrics["all/skipped"] == 2
+
+
+@needs(VL_DATA)
+def test_a_bug_in_the_model_fails_the_run_loudly(vl_setup, tmp_path, monkeypatch):
+    data, media, rows = vl_setup
+    monkeypatch.setattr(run_mod, "load_model", lambda *a: RaisingModel(KeyError("a bug")))
+    with pytest.raises(KeyError, match="a bug"):
+        run("vl-rewardbench", data, tmp_path / "out", "fake", media_root=media, skip_missing=True, batch_size=1)
+    # no "model failed" lines: what was scored before the bug stays, and the next run resumes from it
+    assert [json.loads(x) for x in (tmp_path / "out" / "predictions.jsonl").read_text().splitlines()] == [
+        {"row": 0, "id": rows[0]["id"], "rewards": [1.0, 0.0]}]
+    model = FakeModel()
+    monkeypatch.setattr(run_mod, "load_model", lambda *a: model)
+    metrics = run("vl-rewardbench", data, tmp_path / "out", "fake", media_root=media, skip_missing=True)
+    assert model.seen == ["1", "3", "4", "5"] and metrics["all/n"] == 5
 
 
 def test_embedded_parquet_images_are_unpacked(tmp_path, monkeypatch):
