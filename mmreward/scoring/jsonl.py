@@ -70,8 +70,8 @@ def parse_line(raw: bytes | LineTooLong, lineno: int, max_bytes: int = MAX_LINE_
         return RecordError(f"{where}: invalid JSON (nested deeper than the parser allows)")
     except (ValueError, MemoryError) as exc:  # NaN/Infinity; an integer of more than 4300 digits
         return RecordError(f"{where}: invalid JSON ({exc})")
-    try:
-        dump_line(value)  # what cannot be written back (1e400 -> inf, lone surrogates) is refused now
+    try:  # what cannot be written back (1e400 -> inf, lone surrogates) is refused now
+        json.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
     except (ValueError, RecursionError, UnicodeEncodeError) as exc:
         return RecordError(f"{where}: cannot be echoed as JSON ({_why_unwritable(exc)})")
     return value
@@ -93,17 +93,7 @@ def _plain(value):
 
 
 def dump_line(obj) -> str:
-    """`obj` as one strict JSON line (no newline). Raises ValueError on a non-finite number,
-    UnicodeEncodeError on a lone surrogate, RecursionError on absurd nesting."""
-    text = json.dumps(obj, allow_nan=False, default=_plain, ensure_ascii=False)
-    text.encode("utf-8")  # a lone surrogate raises here instead of in a reader later
-    return text
-
-
-def safe_dump_line(out: dict, record_id=None) -> str:
-    """`dump_line(out)`, or an error line for `record_id` when the output cannot be JSON."""
-    try:
-        return dump_line(out)
-    except (ValueError, RecursionError, UnicodeEncodeError) as exc:
-        return dump_line({"id": record_id, "error": f"the model's output cannot be written as JSON "
-                                                    f"({_why_unwritable(exc)})"})
+    """`obj` as one strict JSON line (no newline). ASCII only: U+2028, U+0085 and the like are
+    escaped, so no line splitter (`str.splitlines` splits on them) cuts a line in two. Raises
+    ValueError on a non-finite number, RecursionError on absurd nesting."""
+    return json.dumps(obj, allow_nan=False, default=_plain)

@@ -174,9 +174,9 @@ class _Writer:
         try:
             dump_line(line)
             return line
-        except (ValueError, RecursionError, UnicodeEncodeError):  # NaN reward, lone surrogate, ...
+        except (ValueError, RecursionError):  # a NaN reward, ...
             return self.source.format(index, {"error": "the model's output cannot be written as JSON "
-                                                       "(a non-finite number or invalid text)"})
+                                                       "(a non-finite number, or nested too deeply)"})
 
     def close(self) -> None:
         if self.f is not None:

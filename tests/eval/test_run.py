@@ -299,3 +299,34 @@ def test_native_schemas_become_scoring_records(benchmark, tmp_path, monkeypatch)
     first = {"genai-bench-video": "all/accuracy_without_ties", "mj-bench-video": "all/accuracy_strict",
              "mm-rlhf-rewardbench": "all/accuracy", "multimodal-rewardbench": "all/accuracy"}[benchmark]
     assert metrics[first] == (1.0 if benchmark == "mm-rlhf-rewardbench" else 0.5)
+
+
+@needs(VL_DATA)
+@pytest.mark.slow
+@pytest.mark.multiprocess
+def test_two_processes_shard_the_rows_and_agree_with_one(vl_setup, tmp_path):
+    """`eval run` under torchrun (gloo, no GPU): rows sharded over 2 processes through the
+    scoring writer's part files, merged in row order; same predictions as one process."""
+    import os
+    import subprocess
+    import sys
+
+    data, media, rows = vl_setup
+    _synth_images(media, rows)
+    argv = ["eval", "run", "--benchmark", "vl-rewardbench", "--data", str(data), "--media-root", str(media),
+            "--model", "tiny", "--batch-size", "2", "--json"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m",
+                          "mmreward.cli", *argv, "--out", str(tmp_path / "two")],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert two.stdout.count('"all/n": 6') == 1  # only the main process reports
+    one = subprocess.run([sys.executable, "-m", "mmreward.cli", *argv, "--out", str(tmp_path / "one")],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert one.returncode == 0, one.stderr[-3000:]
+    a, b = ([json.loads(x) for x in (tmp_path / d / "predictions.jsonl").read_text().splitlines()]
+            for d in ("one", "two"))
+    assert [x["row"] for x in b] == list(range(6)) and [x["row"] for x in a] == list(range(6))
+    for x, y in zip(a, b):
+        assert x["rewards"] == pytest.approx(y["rewards"], abs=1e-5)
+    assert not list((tmp_path / "two").glob("predictions.jsonl.*"))  # parts merged, lock released

@@ -144,7 +144,7 @@ def test_non_json_numbers_never_reach_the_output(tmp_path, media):
     assert "NaN is not a JSON value" in got[0]["error"] and got[0]["id"] is None
     assert "out of double range" in got[1]["error"]
     assert got[2] == {"id": "n", "error": "the model's output cannot be written as JSON "
-                                          "(a non-finite number or invalid text)"}
+                                          "(a non-finite number, or nested too deeply)"}
     assert got[3]["rewards"] == [1.0]
     model = LengthModel()
     assert score_file(model, inp, out, media, progress=False)["lines"] == 4  # a finished file is accepted
