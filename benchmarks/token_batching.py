@@ -12,10 +12,10 @@ share, seconds and records/s of each, and checks both give the same rewards.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 import time
+from dataclasses import dataclass, field
 from unittest import mock
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -26,6 +26,14 @@ from PIL import Image  # noqa: E402
 
 import mmreward  # noqa: E402
 import mmreward.scoring.engine as engine  # noqa: E402
+from mmreward.commands.parsing import parse_script  # noqa: E402
+
+
+@dataclass
+class Settings:
+    records: int = field(default=192, metadata={"help": "records in the mixed file"})
+    batch_size: int = field(default=8, metadata={"help": "prompts per forward pass, at most"})
+    repeats: int = field(default=2, metadata={"help": "timed runs of each; the best is shown"})
 
 
 def mixed_records(root: str, n: int, seed: int = 0) -> list[dict]:
@@ -68,11 +76,7 @@ def run(rm, records, root, batch_size, fixed: bool):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--records", type=int, default=192)
-    ap.add_argument("--batch-size", type=int, default=8)
-    ap.add_argument("--repeats", type=int, default=2)
-    args = ap.parse_args()
+    args = parse_script(Settings, __doc__)
     root = tempfile.mkdtemp(prefix="mmreward-token-batching-")
     records = mixed_records(root, args.records)
     rm = mmreward.load("tiny", "scalar", device="cpu")
