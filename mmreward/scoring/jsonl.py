@@ -18,7 +18,9 @@ from typing import BinaryIO
 
 from mmreward.errors import RecordError
 
-MAX_LINE_BYTES = 64 * 2**20  # a record with a few data-URI images fits; a runaway line does not
+#: a record with data-URI media of a few times --max-media-bytes fits; a runaway line (a file
+#: with no line breaks) does not, and is never held in memory
+MAX_LINE_BYTES = 256 * 2**20
 _BOM = b"\xef\xbb\xbf"
 
 

@@ -2,7 +2,8 @@
 one output line per input line, in order, strict JSON with the input's id, exit 0, bounded memory.
 
 The model is the session's tiny scalar model (in-process, through the real command); the media
-pool holds valid, missing, empty, corrupt, truncated, oversized and unsafe files of each kind.
+pool holds valid, missing, empty, corrupt, truncated, oversized and unsafe files of each kind, as
+paths and as data URIs (valid, corrupt, mistyped, not base64, over --max-media-bytes).
 """
 import json
 import os
@@ -18,7 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-MAX_LINE_BYTES = 20_000  # small, so that the "huge line" case is cheap
+from mmreward.scoring.datauri import encode_data_uri
+
+MAX_LINE_BYTES = 60_000  # small, so that the "huge line" case is cheap
+MAX_MEDIA_BYTES = 20_000  # the valid media are under it (12 KB at most), the big JPEG (31 KB) over
 # a deeper search, run by hand: MMREWARD_FUZZ_EXAMPLES=500 pytest tests/mmreward/scoring/test_score_fuzz.py
 EXAMPLES = int(os.environ.get("MMREWARD_FUZZ_EXAMPLES", "30"))
 
@@ -56,10 +60,17 @@ def pool(tmp_path_factory):
     write_mp4(root / "ok.mp4", rng.integers(0, 255, (6, 32, 48, 3), dtype=np.uint8), fps=5)
     (root / "noise.mp4").write_bytes(rng.integers(0, 255, 3000, dtype=np.uint8).tobytes())
     (root / "empty.mp4").write_bytes(b"")
-    images = ["ok.png", "ok.jpg", "big.jpg", "alpha.png", "thin.png", "cut.jpg", "empty.png", "noise.png",
-              "text.png", "bomb.png", "dir.png", "out.png", "missing.png", "../outside.png", "/etc/hostname",
-              "", "a\x00b.png", 7, None]
-    videos = ["ok.mp4", "noise.mp4", "empty.mp4", "missing.mp4", "ok.png", "../x.mp4"]
+    uri = lambda name, mime: encode_data_uri((root / name).read_bytes(), mime)  # noqa: E731
+    # the first entries of each list are valid (`_records` draws valid records from them)
+    images = ["ok.png", "ok.jpg", "big.jpg", "alpha.png", uri("ok.png", "image/png"), uri("ok.jpg", "image/jpeg"),
+              "thin.png", "cut.jpg", "empty.png", "noise.png", "text.png", "bomb.png", "dir.png", "out.png",
+              "missing.png", "../outside.png", "/etc/hostname", "", "a\x00b.png", 7, None,
+              uri("cut.jpg", "image/jpeg"), uri("bomb.png", "image/png"), uri("noise.png", ""),
+              uri("big.jpg", "image/jpeg"),  # over --max-media-bytes
+              uri("ok.png", "text/plain"), "data:image/png;base64,!!!notbase64", "data:image/png,raw",
+              "data:image/png;base64,", "data:"]
+    videos = ["ok.mp4", uri("ok.mp4", "video/mp4"), "noise.mp4", "empty.mp4", "missing.mp4", "ok.png", "../x.mp4",
+              uri("noise.mp4", "video/mp4"), uri("ok.png", "image/png"), "data:video/mp4;base64,AAAA"]
     return root, images, videos
 
 
@@ -82,7 +93,7 @@ def _well_formed(images, videos, ids, text):
 
 def _records(images, videos):
     """Valid records, well-formed records over the whole media pool, and records of anything."""
-    valid = _well_formed(images[:4], videos[:1], st.none() | st.text(max_size=8) | st.integers(),
+    valid = _well_formed(images[:6], videos[:2], st.none() | st.text(max_size=8) | st.integers(),
                          st.text(max_size=30) | SPECIAL.filter(lambda t: "\ud800" not in t))
     good = _well_formed(images, videos, JSONISH, TEXT)
     paths = lambda pool, lo: st.lists(st.sampled_from(pool), min_size=lo, max_size=3)  # noqa: E731
@@ -147,7 +158,8 @@ def test_any_input_gives_one_strict_json_line_per_line_in_order(pool, command, t
         inp, out = work / f"in{n}.jsonl", work / f"out{n}.jsonl"
         inp.write_bytes(b"".join(r.replace(b"\n", b" ") + b"\n" for r in raws))
         rc = command(["score", "--input", str(inp), "--output", str(out), "--media-root", str(root),
-                      "--batch-size", str(batch_size), "--max-line-bytes", str(MAX_LINE_BYTES), "--no-progress"])
+                      "--batch-size", str(batch_size), "--max-line-bytes", str(MAX_LINE_BYTES),
+                      "--max-media-bytes", str(MAX_MEDIA_BYTES), "--no-progress"])
         assert rc == 0
         got = [json.loads(x, parse_constant=lambda c: pytest.fail(f"{c} written")) for x in
                out.read_text(encoding="utf-8").splitlines()]
