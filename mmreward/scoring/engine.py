@@ -221,6 +221,8 @@ class Scorer:
                 plans.append((i, self.measure(self.plan(load_item(rec, opts)))))
             except RecordError as exc:
                 outputs[i] = error_output(rid, exc)
+            except MemoryError:  # its media alone do not fit (decoded images are full size)
+                outputs[i] = error_output(rid, ModelInputError("out of memory while decoding its media"))
         flat = [(plan, j) for _, plan in plans for j in range(len(plan.prompts))]
         lengths = [plan.lengths[j] for plan, j in flat]
         results: list = [None] * len(flat)

@@ -197,12 +197,16 @@ def _share(state, value):
 
 
 def _plan_or_error(source, out_path: Path, retry_errors: bool, world: int, lock: OutputLock):
+    """The resume plan, or the user error that stops the run (shared with every process)."""
     try:
         lock.acquire()
         return plan_resume(source, out_path, retry_errors, world)
     except MmrewardError as exc:
         lock.release()
         return exc
+    except BaseException:
+        lock.release()
+        raise
 
 
 def score_into(model, source, output_path, media_root=None, batch_size: int = 8, progress: bool = True,
