@@ -50,12 +50,13 @@ class JsonlSource:
 
     def __init__(self, path: str | os.PathLike, max_line_bytes: int = MAX_LINE_BYTES):
         self.path, self.max_line_bytes = Path(path), max_line_bytes
-        self.ids = [_record_id(v) for _, v in self._parsed()]  # one pass: count lines, keep ids
+        self.ids = [_record_id(v) for _, v in self.parsed(self.path, max_line_bytes)]  # count lines, keep ids
 
-    def _parsed(self) -> Iterator[tuple[int, Any]]:
-        with open(self.path, "rb") as f:
-            for n, raw in enumerate(raw_lines(f, self.max_line_bytes)):
-                yield n, parse_line(raw, n + 1, self.max_line_bytes)
+    @staticmethod
+    def parsed(path: Path, max_line_bytes: int) -> Iterator[tuple[int, Any]]:
+        with open(path, "rb") as f:
+            for n, raw in enumerate(raw_lines(f, max_line_bytes)):
+                yield n, parse_line(raw, n + 1, max_line_bytes)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -98,6 +99,12 @@ class JsonlSource:
         return {"id": rid, **{k: v for k, v in output.items() if k != "id"}}
 
 
+def read_records(path: str | os.PathLike, max_line_bytes: int = MAX_LINE_BYTES) -> list:
+    """Every line of a JSONL file: its record, or a RecordError saying why the line is unusable
+    (for commands that need the records in memory: probe, calibrate)."""
+    return [value for _, value in JsonlSource.parsed(Path(path), max_line_bytes)]
+
+
 def _record_id(value):
     return value.get("id") if isinstance(value, dict) else None
 
@@ -119,28 +126,29 @@ def _score_records(model, records: list, media_root, batch_size: int) -> list[di
 
 def _answers(model, source, indices: list[int], media_root, batch_size: int, progress: bool):
     """Yield lists of (index, output) in index order, one list per chunk of records."""
-    if not indices:
-        return
-    size, chunk, n_records = None, [], 0
-    bar = tqdm(total=len(indices), unit="item", desc="scoring", disable=not progress)
+    size, chunk, n_records, bar, done = None, [], 0, None, 0
     try:
         for index, entry in source.entries(indices):
             chunk.append((index, entry))
+            done += 1
             if entry.answer is None:
                 if isinstance(model, type) or not hasattr(model, "score"):
                     model = model()  # a factory: loaded on the first record that needs it
                 if size is None:
                     size = model.chunk_size(batch_size) if hasattr(model, "chunk_size") else batch_size
                 n_records += 1
-            if (size is not None and n_records >= size) or len(chunk) >= MAX_CHUNK_ENTRIES:
+            full = (size is not None and n_records >= size) or len(chunk) >= MAX_CHUNK_ENTRIES
+            if full or done == len(indices):
                 yield _finish(model, chunk, media_root, batch_size)
+                if bar is None:  # shown once the model is loaded, so a failed load prints only its error
+                    bar = tqdm(total=len(indices), unit="item", desc="scoring", disable=not progress)
                 bar.update(len(chunk))
                 chunk, n_records = [], 0
-        if chunk:
+        if chunk:  # the source gave fewer entries than asked (it never should): still answer them
             yield _finish(model, chunk, media_root, batch_size)
-            bar.update(len(chunk))
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
 
 
 def _finish(model, chunk, media_root, batch_size) -> list[tuple[int, dict]]:
