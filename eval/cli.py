@@ -91,9 +91,12 @@ def _metrics(cfg: MetricsConfig) -> int:
 
 def _run(model: ModelOptions, judge: JudgeOptions, cfg: RunConfig) -> int:
     from eval.run import run
+    from mmreward.launch import process_state
 
     out = run(cfg.benchmark, cfg.data, cfg.out, model, media_root=cfg.media_root, limit=cfg.limit,
-              skip_missing=cfg.skip_missing, batch_size=cfg.batch_size, judge=judge)
+              skip_missing=cfg.skip_missing, batch_size=cfg.batch_size, judge=judge, state=process_state())
+    if out is None:  # not the main process of a multi-process run: the main one reports
+        return 0
     _print(out, cfg.json, cfg.benchmark)
     print(f"wrote predictions.jsonl, metrics.json, metrics.md and plots to {cfg.out}", file=sys.stderr)
     return 0

@@ -1,13 +1,14 @@
 """`eval run`: benchmark items -> model -> predictions.jsonl -> metrics and report.
 
-Resumable: rows already scored in OUT/predictions.jsonl are kept and not recomputed;
-rows that failed before (error lines) are tried again. Missing media stop the run with
+Scoring goes through mmreward's resumable writer (`mmreward.scoring.score_file.score_into`,
+the one `mmreward score` uses): one writer per out dir, rows already scored in
+OUT/predictions.jsonl are kept and not recomputed, rows that failed before (error lines)
+are tried again, and several processes shard the rows. Missing media stop the run with
 a list of what is missing, unless skip_missing, which scores what is there and records
 the rest as errors (counted as skipped).
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from eval.errors import DataError, where
 from eval.metrics import compute
 from eval.predictions import parse_line, read_predictions, to_line
 from mmreward.models.options import JudgeOptions, ModelOptions
+from mmreward.scoring.score_file import Entry, score_into
 
 PREDICTIONS = "predictions.jsonl"
 SHOW_MISSING = 10  # list this many missing files; the rest as a count
@@ -53,31 +55,48 @@ def missing_message(items: list[Item], missing: dict[int, list[str]], root: Path
     return "\n".join(lines)
 
 
-def load_done(path: Path, items: list[Item]) -> dict[int, dict]:
-    """Successful lines of an earlier run, by row; rewrites the file to just those
-    (dropping error lines, which are retried, and a line cut off by a crash)."""
-    if not path.is_file():
-        return {}
-    ids = {it.row: it.id for it in items}
-    done: dict[int, dict] = {}
-    lines = path.read_text(encoding="utf-8").splitlines()
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError:
-            if lineno == len(lines):
-                continue  # the last write was interrupted
-            raise DataError(f"{path}: line {lineno} is not valid JSON; remove it or the file") from None
-        pred = parse_line(obj, f"{path}: line {lineno}")
-        if pred.row in ids and pred.id is not None and ids[pred.row] is not None and str(pred.id) != str(ids[pred.row]):
-            raise DataError(f"{path}: line {lineno} is for id {pred.id!r} but row {pred.row} of the data is "
-                            f"{ids[pred.row]!r}; this out dir belongs to another data file")
-        if pred.usable:
-            done[pred.row] = obj
-    path.write_text("".join(json.dumps(o) + "\n" for o in done.values()), encoding="utf-8")
-    return done
+class ItemSource:
+    """Benchmark items as entries of the scoring writer (`mmreward.scoring.score_file.score_into`):
+    prediction line n answers item n, keyed by its row; an item with missing media is answered
+    without the model."""
+
+    def __init__(self, items: list[Item], missing: dict[int, list[str]]):
+        self.items, self.missing = items, missing
+        self.index = {it.row: n for n, it in enumerate(items)}
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def entries(self, wanted):
+        for n in wanted:
+            item = self.items[n]
+            if item.row in self.missing:
+                yield n, Entry(answer={"error": "missing media: " + ", ".join(self.missing[item.row])})
+            else:
+                yield n, Entry(record=item.record())
+
+    def locate(self, line: dict, pos: int, path: Path) -> int | None:
+        """The item a predictions line answers; None for a row outside this run (e.g. past --limit)."""
+        pred = parse_line(line, f"{path}: line {pos + 1}")
+        n = self.index.get(pred.row)
+        if n is not None:
+            self._check_id(pred.id, n, f"{path}: line {pos + 1}")
+        return n
+
+    def check_part(self, line: dict, n: int, path: Path) -> None:
+        if line.get("row") != self.items[n].row:
+            raise DataError(f"{path}: an answer for row {line.get('row')!r} filed as row {self.items[n].row}")
+        self._check_id(line.get("id"), n, str(path))
+
+    def _check_id(self, pred_id, n: int, context: str) -> None:
+        item = self.items[n]
+        if pred_id is not None and item.id is not None and str(pred_id) != str(item.id):
+            raise DataError(f"{context} is for id {pred_id!r} but row {item.row} of the data is "
+                            f"{item.id!r}; this out dir belongs to another data file")
+
+    def format(self, n: int, output: dict) -> dict:
+        item = self.items[n]
+        return to_line(item.row, item.id, _check_result(output, item))
 
 
 def _check_result(result: object, item: Item) -> dict:
@@ -94,58 +113,19 @@ def _check_result(result: object, item: Item) -> dict:
     return result
 
 
-def _score_chunk(model, chunk: list[Item], root: Path, batch_size: int) -> list:
-    """model.score on a chunk; if it raises, score one by one so that one bad record
-    becomes one error line instead of stopping the run."""
-    def call(part):
-        results = model.score([it.record() for it in part], media_root=str(root),
-                              batch_size=batch_size, progress=False)
-        if len(results) != len(part):
-            raise RuntimeError(f"model.score returned {len(results)} results for {len(part)} records")
-        return results
-
-    def failed(item, e):
-        print(f"warning: {where(item.row, item.id)}: model failed: {type(e).__name__}: {e}", file=sys.stderr)
-        return {"id": str(item.row), "error": f"{type(e).__name__}: {e}"}
-
-    try:
-        return call(chunk)
-    except Exception as e:  # noqa: BLE001 - any model failure becomes per-record error lines
-        if len(chunk) == 1:
-            return [failed(chunk[0], e)]
-    results = []
-    for item in chunk:
-        try:
-            results += call([item])
-        except Exception as e:  # noqa: BLE001
-            results.append(failed(item, e))
-    return results
-
-
-def score(model, items: list[Item], root: Path, out_file, batch_size: int, desc: str) -> None:
-    from tqdm import tqdm
-
-    with tqdm(total=len(items), desc=desc, unit="item", file=sys.stderr) as bar:
-        for start in range(0, len(items), batch_size):
-            chunk = items[start:start + batch_size]
-            results = _score_chunk(model, chunk, root, batch_size)
-            for item, result in zip(chunk, results):
-                line = to_line(item.row, item.id, _check_result(result, item))
-                out_file.write(json.dumps(line) + "\n")
-            out_file.flush()  # a crash loses at most one batch
-            bar.update(len(chunk))
-
-
-def load_model(model: ModelOptions, judge: JudgeOptions | None = None):
+def load_model(model: ModelOptions, judge: JudgeOptions | None = None, **extra):
     from mmreward.commands.common import load_model as load  # lazily: `eval metrics` needs no torch
 
-    return load(model, judge)
+    return load(model, judge, **extra)
 
 
 def run(benchmark: str, data: str | Path, out: str | Path, model: str | ModelOptions,
         media_root: str | Path | None = None, limit: int | None = None, skip_missing: bool = False,
-        batch_size: int = 8, judge: JudgeOptions | None = None) -> dict:
-    """Score `benchmark`'s items in `data` with `model` (a name or ModelOptions) into `out`."""
+        batch_size: int = 8, judge: JudgeOptions | None = None, state=None) -> dict | None:
+    """Score `benchmark`'s items in `data` with `model` (a name or ModelOptions) into
+    OUT/predictions.jsonl (resumable; under `accelerate launch` / torchrun every process scores
+    a shard), then write the metrics and the report. Returns the metrics (None on processes
+    other than the main one)."""
     if isinstance(model, str):
         model = ModelOptions(model=model)
     bench = get(benchmark)
@@ -166,20 +146,17 @@ def run(benchmark: str, data: str | Path, out: str | Path, model: str | ModelOpt
     missing = find_missing(items, root)
     if missing and not skip_missing:
         raise DataError(missing_message(items, missing, root))
-    if missing:
+    main = state is None or state.is_main_process
+    if missing and main:
         print(missing_message(items, missing, root).rsplit("\n", 1)[0] + "\n(skipped)", file=sys.stderr)
 
+    device = {"device": str(state.device)} if state is not None and state.num_processes > 1 else {}
     pred_path = out / PREDICTIONS
-    done = load_done(pred_path, items)
-    todo = [it for it in items if it.row not in done and it.row not in missing]
-    with open(pred_path, "a", encoding="utf-8") as f:
-        for item in items:
-            if item.row in missing and item.row not in done:
-                line = to_line(item.row, item.id, {"error": "missing media: " + ", ".join(missing[item.row])})
-                f.write(json.dumps(line) + "\n")
-        if todo:
-            score(load_model(model, judge), todo, root, f, batch_size, benchmark)
-
+    # error rows (missing media included) are tried again: the media may be there now
+    score_into(lambda: load_model(model, judge, **device), ItemSource(items, missing), pred_path,
+               media_root=str(root), batch_size=batch_size, progress=main, state=state, retry_errors=True)
+    if not main:
+        return None
     rows = {it.row for it in items}
     preds = {r: p for r, p in read_predictions(pred_path).items() if r in rows}
     metrics = compute(benchmark, items, preds, str(pred_path))

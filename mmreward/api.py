@@ -10,6 +10,7 @@ from mmreward.models.config import RewardConfig
 from mmreward.models.generative import YesTokenRewardModel, answer_token_ids
 from mmreward.models.scalar import ScalarRewardModel
 from mmreward.scoring.base import BaseRewardModel
+from mmreward.scoring.batching import TokenBudget
 from mmreward.scoring.engine import Scorer
 from mmreward.scoring.media import MediaOptions
 
@@ -21,12 +22,28 @@ TINY_PIXELS = dict(min_pixels=28 * 28, max_pixels=256 * 28 * 28,
 class RewardModel(BaseRewardModel):
     """A Qwen-VL reward model (scalar head or yes-token): `.score(records)` returns the output dicts."""
 
+    #: records per `score_chunk` call, in batches: the prompts of a chunk are sorted by length
+    #: before they are packed into batches, so a larger chunk pads less (and holds more media)
+    CHUNK_BATCHES = 4
+
     def __init__(self, module, processor, config: RewardConfig, path: str,
-                 media: MediaOptions | None = None):
+                 media: MediaOptions | None = None, budget: TokenBudget | None = None):
         self.module, self.processor, self.config, self.path = module, processor, config, path
         self.media = media or MediaOptions(video_frames=config.video_frames)
-        self.scorer = Scorer(module, processor, config)
+        self.scorer = Scorer(module, processor, config, budget)
         self.name = str(path)
+
+    @property
+    def budget(self) -> TokenBudget:
+        """Token limits of the forward passes (`mmreward.scoring.batching.TokenBudget`); settable."""
+        return self.scorer.budget
+
+    @budget.setter
+    def budget(self, value: TokenBudget) -> None:
+        self.scorer.budget = value
+
+    def chunk_size(self, batch_size: int) -> int:
+        return max(1, batch_size) * self.CHUNK_BATCHES
 
     @property
     def mode(self) -> str:
@@ -99,13 +116,16 @@ def load_qwen_vl(name_or_path: str | os.PathLike = "tiny", mode: str | None = No
                  video_max_pixels: int | None = None, video_frames: int | None = None,
                  max_image_pixels: int | None = None, max_media_bytes: int | None = None,
                  max_video_frames: int | None = None, default_fps: float | None = None,
+                 max_batch_tokens: int | None = None, max_prompt_tokens: int | None = None,
                  **config_overrides) -> RewardModel:
     """A Qwen-VL reward model from `tiny`, a local checkpoint directory or a hub id.
 
     `mode` defaults to the checkpoint's reward_config.json, else "scalar". A plain
     VLM checkpoint gets a freshly initialised head in scalar mode: a warning says its scores are
     untrained, `info["untrained_head"]` is True and every output carries `"untrained_head": true`.
+    `max_batch_tokens` / `max_prompt_tokens`: see `TokenBudget` (checked before loading).
     """
+    budget = TokenBudget(max_batch_tokens, max_prompt_tokens)
     pixels = dict(min_pixels=min_pixels, max_pixels=max_pixels, video_min_pixels=video_min_pixels,
                   video_max_pixels=video_max_pixels)
     if str(name_or_path) == "tiny":
@@ -131,4 +151,4 @@ def load_qwen_vl(name_or_path: str | os.PathLike = "tiny", mode: str | None = No
     caps = dict(max_image_pixels=max_image_pixels, max_media_bytes=max_media_bytes,
                 max_video_frames=max_video_frames, default_fps=default_fps)
     media = MediaOptions(video_frames=config.video_frames, **{k: v for k, v in caps.items() if v is not None})
-    return RewardModel(module, processor, config, path, media)
+    return RewardModel(module, processor, config, path, media, budget)

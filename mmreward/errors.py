@@ -6,7 +6,9 @@ Three kinds of failure, three behaviours:
   prints one line `mmreward COMMAND: message` and exits 2. Library code raises these, never
   `SystemExit`.
 - `RecordError` (a `MmrewardError` too): one record cannot be scored. The scoring engine turns
-  it into that record's `{"id", "error"}` output; the run goes on.
+  it into that record's `{"id", "error"}` output; the run goes on. `MediaError` (its media),
+  `MediaNotFoundError` (retryable: a resumed run tries it again), `ModelInputError` (the model
+  fails on that input alone: out of memory, input refused) are its kinds.
 - anything else is a bug and fails loudly (traceback, non-zero exit).
 """
 from __future__ import annotations
@@ -37,9 +39,24 @@ class MissingExtraError(MmrewardError, ImportError):
 class RecordError(MmrewardError, ValueError):
     """A record that cannot be scored; the message says which part and why."""
 
+    #: True when the cause is likely the environment, not the record (a media file not there
+    #: yet): the error line is marked `"retryable": true` and a resumed run scores it again.
+    retryable = False
+
 
 class MediaError(RecordError):
     """A media reference in a record that cannot be used (missing, unreadable, over a cap)."""
+
+
+class MediaNotFoundError(MediaError):
+    """A media file that is not under the media root (a wrong root or files still copying)."""
+
+    retryable = True
+
+
+class ModelInputError(RecordError):
+    """The model cannot score this well-formed input: out of memory on it alone, or the
+    processor or model refusing it (transformers' input checks raise ValueError)."""
 
 
 def require(module: str, extra: str, purpose: str | None = None):

@@ -8,6 +8,8 @@ from pathlib import Path
 from mmreward.commands.parsing import Command
 from mmreward.errors import ConfigError, InputError
 from mmreward.models.options import JudgeOptions, ModelOptions
+from mmreward.scoring.batching import TokenBudget
+from mmreward.scoring.jsonl import MAX_LINE_BYTES
 
 
 @dataclass
@@ -15,16 +17,44 @@ class ScoreConfig:
     _argument_group_name = "scoring"
 
     input: str = field(metadata={"help": "JSONL of records (docs/architecture.md, 'Scoring records')"})
-    output: str = field(metadata={"help": "JSONL of results (appended to when resuming)"})
+    output: str = field(metadata={"help": "JSONL of results (appended to when resuming; one run at a time)"})
     media_root: str | None = field(default=None, metadata={
         "help": "directory media paths are relative to; nothing outside it is read "
                 "(default: the working directory, unconfined)"})
-    batch_size: int = field(default=8, metadata={"help": "prompts per forward pass"})
+    batch_size: int = field(default=8, metadata={"help": "prompts per forward pass, at most"})
+    max_batch_tokens: int | None = field(default=None, metadata={
+        "help": "padded tokens per forward pass, at most (prompts x the longest; prompts are sorted by "
+                "length first). Default: from the GPU's free memory, 16384 on CPU. Qwen-VL models"})
+    max_prompt_tokens: int | None = field(default=None, metadata={
+        "help": "a record with a longer prompt (text + visual tokens) is an error line, before any "
+                "forward pass. Default: the model's context length. Qwen-VL models"})
+    retry_errors: bool = field(default=False, metadata={
+        "help": "when resuming, score every error line again (error lines marked retryable, e.g. a "
+                "media file not found, are always scored again)"})
+    max_line_bytes: int = field(default=MAX_LINE_BYTES, metadata={
+        "help": "an input line longer than this is an error line (it is never held in memory)"})
     no_progress: bool = field(default=False, metadata={"help": "no progress bar"})
 
     def __post_init__(self):
         if self.batch_size < 1:
             raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if self.max_line_bytes < 1:
+            raise ConfigError(f"--max-line-bytes must be at least 1, got {self.max_line_bytes}")
+        self.budget()  # checks the token options
+
+    def budget(self) -> TokenBudget:
+        return TokenBudget(self.max_batch_tokens, self.max_prompt_tokens)
+
+
+def apply_budget(model, cfg: ScoreConfig):
+    """Give the model the token options, if it batches by tokens (the Qwen-VL engine)."""
+    if cfg.max_batch_tokens is None and cfg.max_prompt_tokens is None:
+        return model
+    if not hasattr(model, "budget"):
+        raise ConfigError(f"--max-batch-tokens and --max-prompt-tokens apply to Qwen-VL reward models; "
+                          f"{model.info.get('name')} ({model.info.get('kind')}) batches by --batch-size only")
+    model.budget = cfg.budget()
+    return model
 
 
 def run(model_opts: ModelOptions, judge: JudgeOptions, cfg: ScoreConfig) -> int:
@@ -32,21 +62,28 @@ def run(model_opts: ModelOptions, judge: JudgeOptions, cfg: ScoreConfig) -> int:
     from mmreward.launch import process_state
     from mmreward.scoring.score_file import score_file
 
-    if not Path(cfg.input).is_file():  # before minutes of model loading
+    # everything the user gave is checked before minutes of model loading
+    if not Path(cfg.input).is_file():
         raise InputError(f"input {cfg.input!r}: no such file")
+    if cfg.media_root is not None and not Path(cfg.media_root).is_dir():
+        raise InputError(f"--media-root {cfg.media_root!r} is not a directory")
     state = process_state()
     device = {"device": str(state.device)} if state.num_processes > 1 else {}
-    model = load_model(model_opts, judge, **device)
+
+    def load():  # only once a line needs the model: a finished output costs no load
+        return apply_budget(load_model(model_opts, judge, **device), cfg)
+
     try:
-        summary = score_file(model, cfg.input, cfg.output, cfg.media_root, cfg.batch_size,
-                             progress=not cfg.no_progress, state=state)
-    except (OSError, ValueError) as exc:
-        raise InputError(str(exc)) from None
+        summary = score_file(load, cfg.input, cfg.output, cfg.media_root, cfg.batch_size,
+                             progress=not cfg.no_progress, state=state, retry_errors=cfg.retry_errors,
+                             max_line_bytes=cfg.max_line_bytes)
+    except OSError as exc:  # the output's directory or disk
+        raise InputError(f"{cfg.output}: {exc}") from None
     if state.is_main_process:
         # the process count shows whether a launcher really started several
         print(f"{cfg.output}: {summary['lines']} lines, {summary['errors']} errors "
-              f"(resumed after {summary['resumed_from']}; {state.num_processes} process"
-              f"{'es' if state.num_processes > 1 else ''})", file=sys.stderr)
+              f"(resumed after {summary['resumed_from']}, {summary['retried']} error lines retried; "
+              f"{state.num_processes} process{'es' if state.num_processes > 1 else ''})", file=sys.stderr)
     return 0
 
 
@@ -56,6 +93,7 @@ COMMAND = Command(
     description=(
         "Score records with a reward model. Writes one JSON line per input line, in order: "
         "{id, rewards, preferred[, dimensions]} or {id, error}. A bad line never stops the run. "
-        "Re-running with the same --output resumes: lines already answered are not scored again. "
+        "Re-running with the same --output resumes: lines already answered are not scored again, "
+        "error lines marked retryable are. One run at a time per --output (a lock file beside it). "
         "Under `accelerate launch` every process scores a shard."),
 )

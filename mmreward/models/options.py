@@ -9,6 +9,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from mmreward.errors import ConfigError
+
+
+def check_positive(options, names: tuple[str, ...], minimum=1) -> None:
+    """Numbers the user gave that cannot work, refused before any model loads."""
+    for name in names:
+        value = getattr(options, name)
+        if value is not None and (isinstance(value, bool) or value < minimum):
+            raise ConfigError(f"--{name.replace('_', '-')} must be at least {minimum}, got {value!r}")
+
 
 @dataclass
 class ModelOptions:
@@ -36,6 +46,9 @@ class ModelOptions:
                 "Qwen2/2.5-VL, for the whole clip (frames x H x W) for Qwen3-VL"})
     video_frames: int | None = field(default=None, metadata={
         "help": "frames sampled uniformly per video. Default: the checkpoint's, else 8"})
+
+    def __post_init__(self):
+        check_positive(self, ("min_pixels", "max_pixels", "video_max_pixels", "video_frames"))
 
     def load_kwargs(self) -> dict:
         """Keyword arguments for `mmreward.load` (None means: the model's own default)."""
@@ -76,6 +89,12 @@ class JudgeOptions:
     normalize: bool | None = field(default=None, metadata={
         "help": "VideoReward: normalise the head outputs with the release's inference_config "
                 "(default true; false gives the raw outputs)"})
+
+    def __post_init__(self):
+        check_positive(self, ("max_image_pixels", "max_media_bytes", "max_video_frames"))
+        check_positive(self, ("rationale_tokens",), minimum=0)
+        if self.default_fps is not None and not self.default_fps > 0:
+            raise ConfigError(f"--default-fps must be a positive number, got {self.default_fps!r}")
 
     def load_kwargs(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}

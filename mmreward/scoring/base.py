@@ -17,6 +17,23 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from tqdm.auto import tqdm
 
+from mmreward.errors import ConfigError
+
+
+def error_output(record_id, exc) -> dict:
+    """The output of a record that cannot be scored (`exc`: a `mmreward.errors.RecordError`);
+    `"retryable": true` marks a cause a resumed run tries again (a media file not found)."""
+    out = {"id": record_id, "error": str(exc)}
+    if getattr(exc, "retryable", False):
+        out["retryable"] = True
+    return out
+
+
+def check_batch_size(batch_size) -> int:
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return batch_size
+
 
 def as_record_list(records) -> list:
     """`records` as a list; a single record (a dict) is a mistake worth a clear message."""
@@ -50,8 +67,9 @@ class BaseRewardModel(abc.ABC):
     def score_iter(self, records: Iterable, media_root=None, batch_size: int = 8, progress: bool = False,
                    total: int | None = None) -> Iterator[list[dict]]:
         """Yield lists of outputs chunk by chunk (input order), for callers that write as they go."""
-        if isinstance(records, Mapping):
+        if isinstance(records, (Mapping, str, bytes)):
             as_record_list(records)  # raises the helpful TypeError
+        check_batch_size(batch_size)
         it = iter(records)
         bar = tqdm(total=total, unit="item", desc="scoring", disable=not progress)
         try:

@@ -1,24 +1,36 @@
-"""From records to reward dicts: plan prompts per record, run them in padded batches, combine.
+"""From records to reward dicts: plan prompts per record, run them in token-budgeted batches, combine.
 
-Records are processed in chunks so memory stays bounded on large files; within
-a chunk every candidate prompt of every record shares batches. A record whose
-media fail to load, or whose prompts make the model fail, becomes an error
-output and costs nothing else.
+Records are processed in chunks so memory stays bounded on large files. Within a chunk
+every candidate prompt of every record is counted in tokens first (`batching.count_tokens`);
+a prompt over the model's context or `max_prompt_tokens` makes its record an error line
+before any forward pass, and the rest are packed shortest first under the padded-token
+budget, so padding stays small; outputs keep the input order.
+
+Failures (docs/architecture.md, "Errors"): a record whose media fail to load, or that the
+model cannot take (out of memory on it alone, the processor or model refusing it with a
+ValueError), becomes an error output and costs nothing else; anything else is a bug and
+propagates. A model that fails on every one of the first prompts it runs is not failing on
+its inputs, so that stops the run too.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import torch
 
-from mmreward.scoring.batching import collate
+from mmreward.errors import ConfigError, ModelInputError
 from mmreward.models.config import RewardConfig
 from mmreward.models.head import OVERALL
+from mmreward.scoring.base import error_output
+from mmreward.scoring.batching import (TokenBudget, collate, context_length, count_tokens,
+                                       default_batch_tokens, render, token_batches)
 from mmreward.scoring.media import MediaOptions
 from mmreward.scoring.prompts import Prompt, pairwise_question, pointwise_question, scalar_prompt
 from mmreward.scoring.rationale import answer_suffixes, generate_rationales
 from mmreward.scoring.records import Item, RecordError, load_item
+
+FAILFAST_PROMPTS = 8  # this many failed prompts without one success: the model is broken, not the inputs
 
 
 @dataclass
@@ -27,6 +39,8 @@ class Plan:
 
     prompts: list[Prompt]
     combine: Callable[[list[Any]], dict]
+    texts: list[str] = field(default_factory=list)  # rendered prompts
+    lengths: list[int] = field(default_factory=list)  # their token counts
 
 
 def _preferred(rewards: list[float]) -> int:
@@ -86,9 +100,20 @@ def _rows(output) -> list:
     return output.detach().float().cpu().tolist()
 
 
+def is_out_of_memory(exc: BaseException) -> bool:
+    """CUDA/XPU OOM, Python's MemoryError, and the CPU/MPS allocators' RuntimeErrors."""
+    if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
+
+
 class Scorer:
-    def __init__(self, module, processor, config: RewardConfig):
+    def __init__(self, module, processor, config: RewardConfig, budget: TokenBudget | None = None):
         self.module, self.processor, self.config = module, processor, config
+        self.budget = budget or TokenBudget()
+        self.stats = {"prompts": 0, "tokens": 0, "padded_tokens": 0, "batches": 0}
+        self._successes = self._failures = 0
 
     def plan(self, item: Item) -> Plan:
         if item.criteria is None and self.config.criteria:
@@ -97,33 +122,95 @@ class Scorer:
             return scalar_plan(item)
         return generative_plan(item, self.config)
 
+    # ---------------------------------------------------------------- lengths
+
+    def prompt_limit(self) -> tuple[int | None, str]:
+        context = context_length(getattr(self.module, "backbone", self.module))
+        cap = self.budget.max_prompt_tokens
+        if cap is not None and (context is None or cap < context):
+            return cap, f"the --max-prompt-tokens cap of {cap:,}"
+        return context, f"the model's context of {context:,}" if context else "no limit"
+
+    def measure(self, plan: Plan) -> Plan:
+        """Token counts of the plan's prompts; RecordError for one over the limit or refused."""
+        extra = self.config.rationale_tokens if self.config.mode == "generative" else 0
+        limit, what = self.prompt_limit()
+        for j, prompt in enumerate(plan.prompts):
+            text = render(self.processor, prompt)
+            try:
+                n = count_tokens(self.processor, prompt, text) + extra
+            except ValueError as exc:  # the processor's own checks (e.g. aspect ratio over 200)
+                raise ModelInputError(f"prompt {j}: the processor refuses it: {exc}") from None
+            if limit is not None and n > limit:
+                raise RecordError(f"prompt {j} has {n:,} tokens, over {what} tokens")
+            plan.texts.append(text)
+            plan.lengths.append(n)
+        return plan
+
+    def batch_tokens(self) -> int:
+        if self.budget.max_batch_tokens is None:
+            self.budget = replace(self.budget, max_batch_tokens=default_batch_tokens(self.module))
+        return self.budget.max_batch_tokens
+
+    # ---------------------------------------------------------------- forward passes
+
     @torch.inference_mode()
-    def run(self, prompts: list[Prompt]) -> list:
+    def run(self, prompts: list[Prompt], texts: list[str] | None = None) -> list:
         if self.config.mode == "generative" and self.config.rationale_tokens:
-            return self.run_with_rationale(prompts)
-        batch = collate(self.processor, prompts, device=self.module.device)
+            return self.run_with_rationale(prompts, texts)
+        batch = collate(self.processor, prompts, device=self.module.device, texts=texts)
         return self.config.normalize(_rows(self.module(**batch)))
 
-    def run_with_rationale(self, prompts: list[Prompt]) -> list[dict]:
+    def run_with_rationale(self, prompts: list[Prompt], texts: list[str] | None = None) -> list[dict]:
         rationales = generate_rationales(self.module.backbone, self.processor, prompts,
                                          self.config.rationale_tokens)
         batch = collate(self.processor, prompts, device=self.module.device,
-                        extra_text=answer_suffixes(rationales))
+                        extra_text=answer_suffixes(rationales), texts=texts)
         p_yes = _rows(self.module(**batch))
         return [{"p_yes": p, "rationale": r} for p, r in zip(p_yes, rationales)]
 
-    def run_isolated(self, prompts: list[Prompt]) -> list:
-        """Run a batch; if it fails, run its prompts one by one so only the culprits fail."""
+    def run_safely(self, prompts: list[Prompt], texts: list[str], lengths: list[int]) -> list:
+        """Outputs of a batch, a ModelInputError in place of each prompt the model cannot take.
+
+        Out of memory: split in halves and retry, down to one prompt. ValueError (the processor
+        or the model refusing an input, e.g. placeholder tokens written in the text): run the
+        prompts one by one so only the culprits fail. Any other exception is a bug and propagates.
+        """
         try:
-            return self.run(prompts)
-        except Exception:  # noqa: BLE001 - any model failure is reported per prompt below
-            results = []
-            for p in prompts:
-                try:
-                    results.extend(self.run([p]))
-                except Exception as exc:  # noqa: BLE001
-                    results.append(RuntimeError(f"model failed: {type(exc).__name__}: {exc}"))
-            return results
+            results = self.run(prompts, texts)
+        except Exception as exc:  # noqa: BLE001 - classified below; what is not ours re-raises
+            oom = is_out_of_memory(exc)
+            if not oom and not isinstance(exc, ValueError):
+                raise
+            if oom and torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            if len(prompts) == 1:
+                return [self._failed(exc, lengths[0], oom)]
+            if oom:
+                half = len(prompts) // 2
+                return (self.run_safely(prompts[:half], texts[:half], lengths[:half])
+                        + self.run_safely(prompts[half:], texts[half:], lengths[half:]))
+            return [r for k in range(len(prompts))
+                    for r in self.run_safely(prompts[k:k + 1], texts[k:k + 1], lengths[k:k + 1])]
+        self._successes += len(prompts)
+        return results
+
+    def _failed(self, exc: BaseException, n_tokens: int, oom: bool) -> ModelInputError:
+        self._failures += 1
+        if self._successes == 0 and self._failures >= FAILFAST_PROMPTS:
+            if oom:
+                raise ConfigError(
+                    f"out of memory on each of the first {self._failures} prompts, even one at a time: "
+                    "lower --max-pixels / --video-max-pixels or --max-prompt-tokens, or use a larger "
+                    "device") from exc
+            raise RuntimeError(
+                f"the model failed on each of the first {self._failures} prompts it ran: that is a bug "
+                "or a broken model, not bad inputs") from exc
+        if oom:
+            return ModelInputError(f"out of memory on this prompt alone ({n_tokens:,} tokens)")
+        return ModelInputError(f"the model refuses this input: {exc}")
+
+    # ---------------------------------------------------------------- records
 
     def score_chunk(self, records: list, opts: MediaOptions, batch_size: int) -> list[dict]:
         outputs: list[dict | None] = [None] * len(records)
@@ -131,13 +218,23 @@ class Scorer:
         for i, rec in enumerate(records):
             rid = rec.get("id") if isinstance(rec, dict) else None
             try:
-                plans.append((i, self.plan(load_item(rec, opts))))
+                plans.append((i, self.measure(self.plan(load_item(rec, opts)))))
             except RecordError as exc:
-                outputs[i] = {"id": rid, "error": str(exc)}
-        flat = [(i, p) for i, plan in plans for p in plan.prompts]
-        results = []
-        for start in range(0, len(flat), batch_size):
-            results.extend(self.run_isolated([p for _, p in flat[start:start + batch_size]]))
+                outputs[i] = error_output(rid, exc)
+            except MemoryError:  # its media alone do not fit (decoded images are full size)
+                outputs[i] = error_output(rid, ModelInputError("out of memory while decoding its media"))
+        flat = [(plan, j) for _, plan in plans for j in range(len(plan.prompts))]
+        lengths = [plan.lengths[j] for plan, j in flat]
+        results: list = [None] * len(flat)
+        for batch in token_batches(lengths, batch_size, self.batch_tokens()):
+            prompts = [flat[k][0].prompts[flat[k][1]] for k in batch]
+            texts = [flat[k][0].texts[flat[k][1]] for k in batch]
+            for k, out in zip(batch, self.run_safely(prompts, texts, [lengths[k] for k in batch])):
+                results[k] = out
+            self.stats["batches"] += 1
+            self.stats["prompts"] += len(batch)
+            self.stats["tokens"] += sum(lengths[k] for k in batch)
+            self.stats["padded_tokens"] += len(batch) * max(lengths[k] for k in batch)
         cursor = 0
         for i, plan in plans:
             outs = results[cursor:cursor + len(plan.prompts)]
@@ -145,7 +242,7 @@ class Scorer:
             rid = records[i].get("id")
             failed = [j for j, o in enumerate(outs) if isinstance(o, Exception)]
             if failed:
-                outputs[i] = {"id": rid, "error": f"prompt {failed[0]}: {outs[failed[0]]}"}
+                outputs[i] = error_output(rid, ModelInputError(f"prompt {failed[0]}: {outs[failed[0]]}"))
             else:
                 outputs[i] = {"id": rid, **plan.combine(outs)}
         return outputs

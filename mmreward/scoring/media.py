@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from mmreward.errors import ConfigError, MediaError
+from mmreward.errors import ConfigError, MediaError, MediaNotFoundError
 from mmreward.scoring.datauri import decode_data_uri, is_data_uri
 from video.errors import VideoError
 from video.reader import clip_from_frames, read_uniform_clip
@@ -103,7 +103,7 @@ def open_image(value, opts: MediaOptions, index: int = 0, noun: str = "image"):
 def _image_file(path: str, opts: MediaOptions, noun: str):
     full = resolve_media(path, opts.media_root)
     if not full.is_file():
-        raise MediaError(f"{noun} '{path}' not found under media root")
+        raise MediaNotFoundError(f"{noun} '{path}' not found under media root")
     try:
         return load_image(full, opts.max_image_pixels, f"{noun} '{path}'")
     except ImageError as exc:
@@ -158,7 +158,7 @@ def _video_file(path: str, opts: MediaOptions):
     """A video file under the media root -> its `video.SampledClip`."""
     full = resolve_media(path, opts.media_root)
     if not full.is_file():
-        raise MediaError(f"video '{path}' not found under media root")
+        raise MediaNotFoundError(f"video '{path}' not found under media root")
     try:
         return read_uniform_clip(full, opts.video_frames, max_pixels=opts.video_max_frame_pixels)
     except VideoError as exc:

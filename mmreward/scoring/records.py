@@ -55,7 +55,7 @@ def _load(values, kind: str, opts: MediaOptions, where: str, fps=None) -> list:
         try:
             out.append(open_image(v, opts, k) if kind == "images" else open_video(v, opts, k, fps))
         except MediaError as exc:
-            raise MediaError(f"{where}: {exc}") from None
+            raise type(exc)(f"{where}: {exc}") from None  # keeps the kind (MediaNotFoundError is retried)
     return out
 
 

@@ -125,20 +125,44 @@ def test_unsafe_paths_stop_the_run_before_scoring(tmp_path, monkeypatch, bad):
 
 
 class RaisingModel(FakeModel):
+    """Fails on any chunk holding row 1: with a per-record error (the model cannot take that
+    input), or with a bug."""
+
+    def __init__(self, exc):
+        super().__init__()
+        self.exc = exc
+
     def score(self, records, media_root=None, batch_size=8, progress=False):
         if any(r["id"] == "1" for r in records):
-            raise RuntimeError("decoder crashed")
+            raise self.exc
         return super().score(records, media_root, batch_size, progress)
 
 
 @needs(VL_DATA)
 def test_a_record_that_crashes_the_model_becomes_an_error_line(vl_setup, tmp_path, monkeypatch):
+    from mmreward.errors import ModelInputError
+
     data, media, _ = vl_setup
-    monkeypatch.setattr(run_mod, "load_model", lambda *a: RaisingModel())
+    monkeypatch.setattr(run_mod, "load_model", lambda *a: RaisingModel(ModelInputError("decoder crashed")))
     metrics = run("vl-rewardbench", data, tmp_path / "out", "fake", media_root=media, skip_missing=True, batch_size=4)
     lines = {json.loads(x)["row"]: json.loads(x) for x in (tmp_path / "out" / "predictions.jsonl").read_text().splitlines()}
     assert "decoder crashed" in lines[1]["error"] and "rewards" in lines[0] and "rewards" in lines[3]
     assert metrics["all/n"] == 4 and metrics["all/skipped"] == 2
+
+
+@needs(VL_DATA)
+def test_a_bug_in_the_model_fails_the_run_loudly(vl_setup, tmp_path, monkeypatch):
+    data, media, rows = vl_setup
+    monkeypatch.setattr(run_mod, "load_model", lambda *a: RaisingModel(KeyError("a bug")))
+    with pytest.raises(KeyError, match="a bug"):
+        run("vl-rewardbench", data, tmp_path / "out", "fake", media_root=media, skip_missing=True, batch_size=1)
+    # no "model failed" lines: what was scored before the bug stays, and the next run resumes from it
+    assert [json.loads(x) for x in (tmp_path / "out" / "predictions.jsonl").read_text().splitlines()] == [
+        {"row": 0, "id": rows[0]["id"], "rewards": [1.0, 0.0]}]
+    model = FakeModel()
+    monkeypatch.setattr(run_mod, "load_model", lambda *a: model)
+    metrics = run("vl-rewardbench", data, tmp_path / "out", "fake", media_root=media, skip_missing=True)
+    assert model.seen == ["1", "3", "4", "5"] and metrics["all/n"] == 5
 
 
 def test_embedded_parquet_images_are_unpacked(tmp_path, monkeypatch):
@@ -275,3 +299,34 @@ def test_native_schemas_become_scoring_records(benchmark, tmp_path, monkeypatch)
     first = {"genai-bench-video": "all/accuracy_without_ties", "mj-bench-video": "all/accuracy_strict",
              "mm-rlhf-rewardbench": "all/accuracy", "multimodal-rewardbench": "all/accuracy"}[benchmark]
     assert metrics[first] == (1.0 if benchmark == "mm-rlhf-rewardbench" else 0.5)
+
+
+@needs(VL_DATA)
+@pytest.mark.slow
+@pytest.mark.multiprocess
+def test_two_processes_shard_the_rows_and_agree_with_one(vl_setup, tmp_path):
+    """`eval run` under torchrun (gloo, no GPU): rows sharded over 2 processes through the
+    scoring writer's part files, merged in row order; same predictions as one process."""
+    import os
+    import subprocess
+    import sys
+
+    data, media, rows = vl_setup
+    _synth_images(media, rows)
+    argv = ["eval", "run", "--benchmark", "vl-rewardbench", "--data", str(data), "--media-root", str(media),
+            "--model", "tiny", "--batch-size", "2", "--json"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m",
+                          "mmreward.cli", *argv, "--out", str(tmp_path / "two")],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert two.stdout.count('"all/n": 6') == 1  # only the main process reports
+    one = subprocess.run([sys.executable, "-m", "mmreward.cli", *argv, "--out", str(tmp_path / "one")],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert one.returncode == 0, one.stderr[-3000:]
+    a, b = ([json.loads(x) for x in (tmp_path / d / "predictions.jsonl").read_text().splitlines()]
+            for d in ("one", "two"))
+    assert [x["row"] for x in b] == list(range(6)) and [x["row"] for x in a] == list(range(6))
+    for x, y in zip(a, b):
+        assert x["rewards"] == pytest.approx(y["rewards"], abs=1e-5)
+    assert not list((tmp_path / "two").glob("predictions.jsonl.*"))  # parts merged, lock released

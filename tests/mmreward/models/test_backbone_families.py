@@ -142,3 +142,18 @@ def test_qwen3_frame_timestamps_come_from_the_clip(family, scalar, video_record)
     expected = [f"{(a + b) / 2 / clip.fps:.1f}" for a, b in pairs]
     assert expected != [f"{(a + b) / 2 / 24:.1f}" for a, b in pairs]  # the clip tells apart a 24 fps guess
     assert re.findall(r"<(\d+\.\d) seconds>", text)[:len(expected)] == expected
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_token_counts_before_processing_equal_the_family_processor(name, video_record, image_pairs):
+    """The engine's token budget counts prompts from sizes alone (Qwen3-VL's "<t seconds>" labels too)."""
+    from mmreward.scoring.batching import count_tokens
+
+    processor = FAMILIES[name][2]()
+    root, record = video_record
+    video_item = load_item(record, MediaOptions(media_root=root, video_frames=VIDEO_FRAMES))
+    img_root, records = image_pairs
+    image_item = load_item(records[0], MediaOptions(media_root=img_root))
+    for prompt in (pairwise_question(video_item, *video_item.candidates),
+                   pairwise_question(image_item, *image_item.candidates)):
+        assert count_tokens(processor, prompt) == collate(processor, [prompt])["input_ids"].shape[1]

@@ -1,15 +1,12 @@
-"""`mmreward score` end to end: bad lines, order, resume after SIGKILL."""
+"""`mmreward score` end to end: bad lines, order, one writer per output, resume after SIGKILL."""
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 
 import pytest
 from PIL import Image
-
-from mmreward.scoring.score_file import completed_lines, read_records
 
 
 def _cli(*args, **kw):
@@ -66,51 +63,80 @@ def test_bad_lines_become_error_lines_in_order(mixed):
             assert len(g["rewards"]) == 2 and g["preferred"] in (0, 1)
 
 
-def test_sigkill_half_way_then_resume_scores_each_id_once(tmp_path, image_pairs):
+def _wait_stopped(proc, timeout=240):
+    """Until `proc` stops itself (the writer's test hook) or exits."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        with open(f"/proc/{proc.pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "T":
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"the run did not stop at the hook (exit code {proc.poll()})")
+
+
+def test_second_run_refused_then_kill_9_and_resume_scores_each_id_once(tmp_path, image_pairs, scalar_rm, capsys,
+                                                                        monkeypatch):
+    """Deterministic: the first run stops itself after 20 flushed lines (holding its lock), a
+    second run is refused naming it, the first is killed there, a third takes the stale lock
+    over and finishes; every id once, in order, the rewards of an uninterrupted run."""
+    from mmreward.cli import main
+    from mmreward.scoring.score_file import STOP_AFTER_LINES_ENV
+
     root, records = image_pairs
-    recs = [dict(r, id=f"{r['id']}-{k}") for k in range(5) for r in records]  # 120 records
+    recs = [dict(r, id=f"{r['id']}-{k}") for k in range(3) for r in records]  # 72 records
     inp = tmp_path / "in.jsonl"
     inp.write_text("".join(json.dumps(r) + "\n" for r in recs))
     out = tmp_path / "out.jsonl"
-    args = [sys.executable, "-m", "mmreward.cli", "score", "--input", str(inp), "--output", str(out),
-            "--media-root", str(root), "--batch-size", "4", "--no-progress"]
-    proc = subprocess.Popen(args, env={**os.environ, "HF_HUB_OFFLINE": "1"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 240
-    while time.time() < deadline and (not out.exists() or out.read_text().count("\n") < 20):
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    partial = out.read_text().count("\n")
-    assert 0 < partial < len(recs), "the kill should land half way"
-    res = _cli("score", "--input", str(inp), "--output", str(out), "--media-root", str(root),
-               "--batch-size", "4", "--no-progress")
-    assert res.returncode == 0, res.stderr
-    ids = [json.loads(x)["id"] for x in out.read_text().splitlines()]
-    assert ids == [r["id"] for r in recs]
-    reference = tmp_path / "ref.jsonl"
-    _cli("score", "--input", str(inp), "--output", str(reference), "--media-root", str(root),
-         "--batch-size", "4", "--no-progress")
-    for a, b in zip(out.read_text().splitlines(), reference.read_text().splitlines()):
-        assert json.loads(a)["rewards"] == pytest.approx(json.loads(b)["rewards"], abs=1e-4)
+    args = ["score", "--input", str(inp), "--output", str(out), "--media-root", str(root), "--batch-size", "4",
+            "--no-progress"]
+    proc = subprocess.Popen([sys.executable, "-m", "mmreward.cli", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**os.environ, STOP_AFTER_LINES_ENV: "20"})
+    try:
+        _wait_stopped(proc)
+        partial = out.read_bytes()
+        assert 20 <= partial.count(b"\n") < len(recs)
+
+        assert main(args) == 2  # refused at once: no model is loaded for it
+        err = capsys.readouterr().err
+        assert f"being written by another run (pid {proc.pid} on " in err and "started 20" in err
+        assert out.read_bytes() == partial  # the first run's output is untouched
+    finally:
+        proc.kill()
+        proc.wait()
+    monkeypatch.setattr("mmreward.commands.common.load_model", lambda *a, **k: scalar_rm)  # the same model
+    assert main(args) == 0
+    assert f"taking over the lock of a run that is gone (pid {proc.pid}" in capsys.readouterr().err
+    got = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [g["id"] for g in got] == [r["id"] for r in recs]
+    assert out.read_bytes().startswith(partial)
+    reference = scalar_rm.score(recs, media_root=root, batch_size=4)
+    for g, ref in zip(got, reference):
+        assert g["rewards"] == pytest.approx(ref["rewards"], abs=1e-4)
+    assert not (tmp_path / "out.jsonl.lock").exists()
 
 
 def test_torn_last_line_is_cut_and_rescored(tmp_path):
+    from mmreward.scoring.resume import plan_resume
+    from mmreward.scoring.score_file import JsonlSource
+
     inp = tmp_path / "in.jsonl"
     inp.write_text('{"id": "a"}\n{"id": "b"}\n{"id": "c"}\n')
     out = tmp_path / "out.jsonl"
     out.write_text('{"id": "a", "rewards": [1]}\n{"id": "b", "rew')
-    assert completed_lines(out, read_records(inp)) == 1
+    plan = plan_resume(JsonlSource(inp), out, retry_errors=False, world=1)
+    assert (plan.todo, plan.append, plan.kept) == ([1, 2], True, 1)
     assert out.read_text() == '{"id": "a", "rewards": [1]}\n'
 
 
-def test_output_of_another_input_is_refused(tmp_path):
+def test_output_of_another_input_is_refused(tmp_path, capsys):
+    from mmreward.cli import main
+
     inp = tmp_path / "in.jsonl"
     inp.write_text('{"id": "a"}\n')
     out = tmp_path / "out.jsonl"
     out.write_text('{"id": "zzz", "rewards": [1]}\n')
-    res = _cli("score", "--input", str(inp), "--output", str(out), "--no-progress")
-    assert res.returncode == 2 and "another input" in res.stderr
+    assert main(["score", "--input", str(inp), "--output", str(out), "--no-progress"]) == 2
+    assert "another input" in capsys.readouterr().err
 
 
 def test_accelerate_two_processes_merge_in_input_order(mixed, tmp_path):

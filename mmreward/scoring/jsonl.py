@@ -1,0 +1,101 @@
+"""JSON lines read strictly and within bounds, written so that they always read back.
+
+Reading: a line is bytes up to a newline, never more than `max_bytes` held in memory;
+whatever makes a line unusable (too long, not UTF-8, not JSON, nested deeper than the
+parser goes, a number JSON cannot echo) is a `RecordError` naming the line, which the
+writer turns into that line's error output.
+
+Numbers: `NaN`, `Infinity` and numbers beyond double range (`1e400`) are not JSON
+(RFC 8259). Python's `json` accepts them and would echo them as bare `NaN`, which no
+strict reader (nor a resumed run) accepts, so a line holding one is an error line, and
+a model output holding one is an error for that record (`dump_line`).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from mmreward.errors import RecordError
+
+#: a record with data-URI media of a few times --max-media-bytes fits; a runaway line (a file
+#: with no line breaks) does not, and is never held in memory
+MAX_LINE_BYTES = 256 * 2**20
+_BOM = b"\xef\xbb\xbf"
+
+
+class LineTooLong(int):
+    """What `raw_lines` yields for a line over the limit: its size in bytes (the text is skipped)."""
+
+
+def raw_lines(f: BinaryIO, max_bytes: int = MAX_LINE_BYTES) -> Iterator[bytes | LineTooLong]:
+    """Each line of `f` without its line ending; a line over `max_bytes` as `LineTooLong(size)`."""
+    while line := f.readline(max_bytes + 1):
+        if len(line) > max_bytes and not line.endswith(b"\n"):
+            size = len(line)
+            while line and not line.endswith(b"\n"):  # skip the rest in bounded pieces
+                line = f.readline(1 << 20)
+                size += len(line)
+            yield LineTooLong(size - line.endswith(b"\n"))
+            continue
+        yield line.rstrip(b"\r\n") if line.endswith(b"\n") else line
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a JSON value (RFC 8259)")
+
+
+def loads_strict(text: str):
+    """`json.loads` without NaN/Infinity; every failure is a ValueError or RecursionError."""
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+def parse_line(raw: bytes | LineTooLong, lineno: int, max_bytes: int = MAX_LINE_BYTES):
+    """One input line -> its JSON value, or a RecordError that says why the line is unusable."""
+    where = f"line {lineno}"
+    if isinstance(raw, LineTooLong):
+        return RecordError(f"{where}: {raw:,} bytes, over the line limit of {max_bytes:,} bytes "
+                           "(--max-line-bytes)")
+    if lineno == 1 and raw.startswith(_BOM):
+        raw = raw[len(_BOM):]
+    if not raw.strip():
+        return RecordError(f"{where}: empty line")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return RecordError(f"{where}: not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})")
+    try:
+        value = loads_strict(text)
+    except json.JSONDecodeError as exc:
+        return RecordError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})")
+    except RecursionError:
+        return RecordError(f"{where}: invalid JSON (nested deeper than the parser allows)")
+    except (ValueError, MemoryError) as exc:  # NaN/Infinity; an integer of more than 4300 digits
+        return RecordError(f"{where}: invalid JSON ({exc})")
+    try:  # what cannot be written back (1e400 -> inf, lone surrogates) is refused now
+        json.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError, UnicodeEncodeError) as exc:
+        return RecordError(f"{where}: cannot be echoed as JSON ({_why_unwritable(exc)})")
+    return value
+
+
+def _why_unwritable(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    if isinstance(exc, UnicodeEncodeError):
+        return "a string holds a lone UTF-16 surrogate, which is not Unicode text"
+    return "a number is out of double range or not finite"
+
+
+def _plain(value):
+    """numpy and torch scalars/arrays that a model returned, as JSON values."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def dump_line(obj) -> str:
+    """`obj` as one strict JSON line (no newline). ASCII only: U+2028, U+0085 and the like are
+    escaped, so no line splitter (`str.splitlines` splits on them) cuts a line in two. Raises
+    ValueError on a non-finite number, RecursionError on absurd nesting."""
+    return json.dumps(obj, allow_nan=False, default=_plain)

@@ -1,0 +1,101 @@
+"""One writer per output file: an advisory lock on `OUT.lock`, held for the whole run.
+
+The lock is `flock` on the lock file, so the kernel drops it when its holder dies, a
+`kill -9` included: a lock file that nobody holds is stale by definition, and the next run
+takes it over (and says whose it was). The file records its holder (pid, host, start time)
+so that a refused run can name it.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+from mmreward.errors import InputError
+
+
+class OutputLockedError(InputError):
+    """Another live run holds the output."""
+
+
+def lock_path(target: Path) -> Path:
+    return target.with_name(target.name + ".lock")
+
+
+def _describe(holder: dict) -> str:
+    started = holder.get("started")
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)) if isinstance(started, (int, float)) else "?"
+    return f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}, started {when}"
+
+
+def _read_holder(fd: int) -> dict:
+    os.lseek(fd, 0, os.SEEK_SET)
+    data = os.read(fd, 1 << 16)
+    try:
+        holder = json.loads(data) if data.strip() else {}
+    except ValueError:
+        holder = {"pid": "?", "host": "?"}
+    return holder if isinstance(holder, dict) else {}
+
+
+class OutputLock:
+    """`with OutputLock(out):` -- exclusive use of `out`, or OutputLockedError naming the holder."""
+
+    def __init__(self, target: str | os.PathLike):
+        self.target = Path(target)
+        self.path = lock_path(self.target)
+        self.fd: int | None = None
+        self.taken_over: dict | None = None  # the holder of a stale lock this run took over
+
+    def acquire(self) -> OutputLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _read_holder(fd)
+                os.close(fd)
+                raise OutputLockedError(
+                    f"{self.target} is being written by another run ({_describe(holder)}); "
+                    "wait for it to finish, or use another --output") from None
+            # the holder we waited on may have removed the file just before we locked it
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        previous = _read_holder(fd)
+        if previous:
+            self.taken_over = previous
+            print(f"{self.target}: taking over the lock of a run that is gone ({_describe(previous)})",
+                  file=sys.stderr)
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time(), "command": " ".join(sys.argv)[:2000]}
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, json.dumps(me).encode())
+        os.fsync(fd)
+        self.fd = fd
+        return self
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        try:
+            self.path.unlink()  # while still locked: nobody can lock a file we are about to drop
+        except FileNotFoundError:
+            pass
+        os.close(self.fd)
+        self.fd = None
+
+    def __enter__(self) -> OutputLock:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()

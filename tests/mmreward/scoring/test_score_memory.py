@@ -1,0 +1,46 @@
+"""One record of 200 photos among 300 ordinary pairs: the whole file scores inside a 4 GiB address
+space (RLIMIT_AS on the `mmreward score` process), with an error line for the oversize record.
+
+Before token budgets every prompt of the chunk was padded to the 200-photo one (about 47k tokens)
+and the process was killed for memory with nothing written."""
+import json
+import os
+import resource
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+LIMIT = 4 * 2**30
+
+
+def _limit_address_space():
+    resource.setrlimit(resource.RLIMIT_AS, (LIMIT, LIMIT))
+
+
+@pytest.mark.slow
+def test_a_200_photo_record_among_300_pairs_scores_within_4_gib(tmp_path, image_pairs):
+    root, pairs = image_pairs
+    rng = np.random.default_rng(0)
+    for k in range(4):  # photo-sized (640x480): 234 visual tokens each for the tiny preset
+        Image.fromarray(rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)).save(root / f"photo{k}.jpg")
+    album = {"id": "album", "prompt": "the best holiday photo",
+             "candidates": [{"images": [f"photo{i % 4}.jpg" for i in range(200)]}, {"text": "none of them"}]}
+    records = [dict(pairs[i % len(pairs)], id=f"pair{i}") for i in range(300)]
+    records.insert(150, album)
+    inp = tmp_path / "in.jsonl"
+    inp.write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = tmp_path / "out.jsonl"
+    res = subprocess.run([sys.executable, "-m", "mmreward.cli", "score", "--input", str(inp), "--output", str(out),
+                          "--media-root", str(root), "--no-progress"], capture_output=True, text=True, timeout=600,
+                         preexec_fn=_limit_address_space, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert res.returncode == 0, res.stderr[-3000:]
+    got = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [g["id"] for g in got] == [r["id"] for r in records]
+    assert got[150]["error"].startswith("prompt 0 has 4") and "over the model's context of 32,768 tokens" in \
+        got[150]["error"]
+    assert all("rewards" in g for g in got[:150] + got[151:])
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
+    print(f"peak resident memory of the scoring process: {peak:.2f} GiB (address space limit 4 GiB)")
