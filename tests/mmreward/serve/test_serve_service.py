@@ -128,7 +128,7 @@ def test_bad_records_get_an_error_in_their_slot_and_the_rest_are_scored(server, 
         ({"id": "missing", "prompt": "p", "candidates": [{"images": ["nope.png"]}]}, "not found"),
         # the prompt's extra image token makes the processor raise inside the model replica
         ({"id": "model", "prompt": "<|image_pad|>", "candidates": [{"images": good["candidates"][0]["images"]}]},
-         "model failed"),
+         "the model refuses this input"),
         ("not an object", "must be a JSON object"),
     ]
     answer = server.post("/v1/score", [good] + [record for record, _ in bad] + [good])
@@ -136,7 +136,8 @@ def test_bad_records_get_an_error_in_their_slot_and_the_rest_are_scored(server, 
     outs = answer.json()
     assert len(outs) == len(bad) + 2
     for out, (record, words) in zip(outs[1:-1], bad):
-        assert set(out) == {"id", "error"} and words in out["error"], out
+        # a missing file may come back on a retry ("retryable"); nothing else rides along
+        assert {"id", "error"} <= set(out) <= {"id", "error", "retryable"} and words in out["error"], out
         assert out["id"] == (record.get("id") if isinstance(record, dict) else None)
     for out in (outs[0], outs[-1]):
         assert out["rewards"] == pytest.approx(expected[good["id"]]["rewards"], abs=1e-5)
@@ -183,8 +184,9 @@ def test_a_client_that_disconnects_costs_nothing_else(server, media, expected):
         time.sleep(0.2)
     assert now["mmreward_queue_depth"] == 0  # its queue slots came back
     assert now["mmreward_requests_in_flight"] == 1  # this /metrics request only
-    assert now["mmreward_requests_total{code=\"499\",endpoint=\"/v1/score\"}"] == \
-        before.get("mmreward_requests_total{code=\"499\",endpoint=\"/v1/score\"}", 0) + 1
+    # counted once: as a disconnect (499), or as answered (200) when its batch was already running
+    counts = [f"mmreward_requests_total{{code=\"{code}\",endpoint=\"/v1/score\"}}" for code in (499, 200)]
+    assert sum(now.get(c, 0) for c in counts) == sum(before.get(c, 0) for c in counts) + 1
     assert_good(server, records, expected)
 
 
