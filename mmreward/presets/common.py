@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from mmreward.errors import ConfigError, RecordError
+from mmreward.scoring.base import error_output
 from mmreward.scoring.media import MEDIA_CAPS, MediaOptions
 from mmreward.scoring.records import check_record
 
@@ -94,7 +95,7 @@ def score_records(records: list, prepare: Callable[[dict], list], run: Callable[
         try:
             plans.append((i, prepare(rec)))
         except RecordError as exc:
-            outputs[i] = {"id": rid, "error": str(exc)}
+            outputs[i] = error_output(rid, exc)
     flat = [item for _, items in plans for item in items]
     results: list[Any] = []
     for start in range(0, len(flat), batch_size):
@@ -107,13 +108,13 @@ def score_records(records: list, prepare: Callable[[dict], list], run: Callable[
         failed = [j for j, o in enumerate(outs) if isinstance(o, Exception)]
         if failed:
             exc = outs[failed[0]]
-            outputs[i] = {"id": rid, "error": str(exc) if isinstance(exc, RecordError)
-                          else f"item {failed[0]}: {exc}"}
+            outputs[i] = (error_output(rid, exc) if isinstance(exc, RecordError)
+                          else {"id": rid, "error": f"item {failed[0]}: {exc}"})
         else:
             try:
                 outputs[i] = {"id": rid, **finish(records[i], outs)}
             except RecordError as exc:
-                outputs[i] = {"id": rid, "error": str(exc)}
+                outputs[i] = error_output(rid, exc)
     return outputs
 
 

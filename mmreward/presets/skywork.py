@@ -66,8 +66,8 @@ class SkyworkVLReward(BaseRewardModel):
                 content.append(qwen_media.video_entry(video, opts, qwen_media.patch_size(self.processor), k,
                                                       record.get("fps"), o.get("video_frames"),
                                                       o.get("video_max_pixels")))
-        except MediaError as exc:
-            raise RecordError(f"record: {exc}") from None
+        except MediaError as exc:  # keeps its kind (a file not found is retryable)
+            raise type(exc)(f"record: {exc}") from None
         return content
 
     def messages(self, record: dict, answer: str, media_root=None, content: list | None = None) -> list[dict]:

@@ -194,8 +194,8 @@ class UnifiedReward(BaseRewardModel):
                 else:
                     media.append(qwen_media.video_entry(value, opts, qwen_media.patch_size(self.processor), 0, fps,
                                                         o.get("video_frames"), o.get("video_max_pixels")))
-            except MediaError as exc:
-                raise RecordError(f"candidate {i}: {exc}") from None
+            except MediaError as exc:  # keeps its kind (a file not found is retryable)
+                raise type(exc)(f"candidate {i}: {exc}") from None
         messages = [{"role": "user", "content": media + [
             {"type": "text", "text": recipe.template.replace("{prompt}", prompt)}]}]
         text = self.processor.apply_chat_template(qwen_media.strip_media(messages), tokenize=False,
@@ -206,7 +206,7 @@ class UnifiedReward(BaseRewardModel):
             try:
                 kwargs = qwen_media.processor_inputs(self.processor, messages)
             except MediaError as exc:
-                raise RecordError(f"question: {exc}") from None
+                raise type(exc)(f"question: {exc}") from None
         return {"text": text, "media": kwargs, "recipe": recipe}
 
     def inputs(self, question: dict):

@@ -134,8 +134,8 @@ class VideoRewardModel(BaseRewardModel):
             for i, (_, video) in enumerate(files):
                 try:
                     frames.append((record["prompt"], self.read_video(video, media_root, record.get("fps"))))
-                except MediaError as exc:
-                    raise RecordError(f"candidate {i}: {exc}") from None
+                except MediaError as exc:  # keeps its kind (a file not found is retryable)
+                    raise type(exc)(f"candidate {i}: {exc}") from None
             return frames
 
         def run(items):

@@ -94,12 +94,17 @@ def test_videoreward_bad_in_memory_media_cost_only_their_record(videoreward_rm, 
         {"id": "escape", "prompt": "p", "candidates": [{"videos": ["../" + SMALL_CLIPS[0]]}]},
         {"id": "short", "prompt": "p", "candidates": [{"videos": [{"frames": one_frame, "fps": 16}]}]},
         {"id": "good", "prompt": "p", "candidates": [{"videos": [good]}]},
+        {"id": "missing", "prompt": "p", "candidates": [{"videos": [good]}, {"videos": ["later.mp4"]}]},
     ]
     out = videoreward_rm.score(records, media_root=clip_root)
     assert out[0]["error"] == "candidate 1: video 0: invalid base64 in data URI"
     assert out[1]["error"].startswith("candidate 0: '../example_3_B.mp4' contains '..'")
     assert out[2]["error"].startswith("candidate 0: video 0: nframes should be in [2, 1]")
     assert "error" not in out[3] and len(out[3]["rewards"]) == 1
+    # a file not (yet) there is the one cause a resumed run tries again
+    assert out[4] == {"id": "missing", "error": "candidate 1: video 'later.mp4' not found under media root",
+                      "retryable": True}
+    assert not any("retryable" in o for o in out[:4])
 
 
 # ---------------------------------------------------------------------- UnifiedReward
