@@ -5,7 +5,8 @@ Imports libraries only (decord, PyAV, numpy, PIL) — never mmreward, eval or vi
 """
 from .errors import VideoError
 from .memory import apply_memory_window, is_tool_result
-from .reader import SampledClip, VideoInfo, VideoReader, clip_from_frames, read_uniform_clip
+from .reader import (FramesReader, SampledClip, VideoInfo, VideoReader, clip_from_frames, read_uniform_clip,
+                     uniform_clip)
 from .resize import fit_size, resize_frames, resize_image
 from .sampling import candidate_to_frame, uniform_indices
 from .writer import write_mp4
@@ -25,7 +26,7 @@ def read_frames(path, indices, max_pixels=None, backend: str = "auto"):
 
 __all__ = [
     "VideoError", "VideoInfo", "VideoReader", "SampledClip", "probe", "read_frames", "read_uniform_clip",
-    "clip_from_frames",
+    "clip_from_frames", "FramesReader", "uniform_clip",
     "uniform_indices", "candidate_to_frame", "fit_size", "resize_frames", "resize_image",
     "apply_memory_window", "is_tool_result", "write_mp4",
 ]

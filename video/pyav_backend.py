@@ -133,6 +133,18 @@ def _frame_index(packets: list[tuple]) -> tuple[dict | None, list[tuple[int, int
     return index_of, keyframes
 
 
+def frame_size(source: str | bytes) -> tuple[int, int]:
+    """(width, height) of the first video stream as ffmpeg's stream probe reports it, read
+    without decoding any frame for the caller (the probe itself may decode the first ones, as
+    every ffmpeg open does). ffmpeg reports 0x0 for frames it will not decode (corrupt, or over
+    its own limit of about 268 MP); raises VideoError for a file with no video stream."""
+    import av
+
+    with av.open(open_source(source)) as container:
+        context = _video_stream(container, source_name(source)).codec_context
+        return int(context.width), int(context.height)
+
+
 def _video_stream(container, path: str):
     if container.streams.video:
         return container.streams.video[0]

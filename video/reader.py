@@ -58,7 +58,40 @@ class SampledClip:
                 "height": int(self.frames.shape[1]), "width": int(self.frames.shape[2])}
 
 
-class VideoReader:
+class _Clip:
+    """What `VideoReader` and `FramesReader` share: uniform sampling and lifetime, over the
+    `num_frames`, `fps`, `get_frames(indices, max_pixels)` and `close()` each defines."""
+
+    num_frames: int
+    fps: float
+
+    @property
+    def duration(self) -> float:
+        return self.num_frames / self.fps if self.fps > 0 else 0.0
+
+    def uniform_indices(self, n: int) -> list[int]:
+        """N candidate frame indices, centres of N equal segments (see video.sampling)."""
+        return uniform_indices(self.num_frames, n)
+
+    def sample_uniform(self, n: int, max_pixels: int | None = None) -> tuple[list[int], np.ndarray]:
+        """(indices, frames) for N uniformly sampled candidate frames."""
+        idx = self.uniform_indices(n)
+        return idx, self.get_frames(idx, max_pixels)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __len__(self) -> int:
+        return self.num_frames
+
+
+class VideoReader(_Clip):
     """Open a video (a path, or its encoded bytes) for random frame access.
 
     backend: "auto" (decord, then PyAV), "decord" or "pyav".
@@ -68,7 +101,10 @@ class VideoReader:
     1 thread was never slower than 0 or 2).
     """
 
-    def __init__(self, source: str | os.PathLike | bytes, *, backend: str = "auto", num_threads: int = 1):
+    def __init__(self, source: str | os.PathLike | bytes, *, backend: str = "auto", num_threads: int = 1,
+                 max_frame_pixels: int | None = None):
+        """`max_frame_pixels`: refuse (VideoError) a video whose frames are larger, from the
+        stream's header before any backend opens it, and again on the frames decoded."""
         if isinstance(source, (bytes, bytearray, memoryview)):
             source = bytes(source)
             self.path = source_name(source)
@@ -77,6 +113,9 @@ class VideoReader:
         else:
             source = self.path = os.fspath(source)
             _check_file(self.path)
+        self.max_frame_pixels = max_frame_pixels
+        if max_frame_pixels:
+            _check_header_size(source, self.path, max_frame_pixels)
         self._backend = _open_backend(source, self.path, backend, num_threads)
         if self._backend.num_frames <= 0:
             raise VideoError(self.path, "video stream has no frames")
@@ -93,10 +132,6 @@ class VideoReader:
     @property
     def fps(self) -> float:
         return self._backend.fps
-
-    @property
-    def duration(self) -> float:
-        return self.num_frames / self.fps if self.fps > 0 else 0.0
 
     @property
     def note(self) -> str | None:
@@ -129,20 +164,14 @@ class VideoReader:
         except Exception as exc:  # decord/PyAV raise their own types for bad data
             shown = ", ".join(map(str, unique[:8])) + (", ..." if len(unique) > 8 else "")
             raise VideoError(self.path, f"could not decode frames [{shown}]: {_short(exc)}") from exc
+        if self.max_frame_pixels:  # a stream may change size after its header
+            for frame in decoded.values():
+                _check_size(frame.shape[1], frame.shape[0], self.max_frame_pixels, self.path, "decoded")
         return resize_frames(np.stack([decoded[i] for i in indices]), max_pixels)
 
     def get_images(self, indices: list[int], max_pixels: int | None = None) -> list[Image.Image]:
         """Like get_frames, as PIL images (what the Qwen chat format takes)."""
         return [Image.fromarray(f) for f in self.get_frames(indices, max_pixels)]
-
-    def uniform_indices(self, n: int) -> list[int]:
-        """N candidate frame indices, centres of N equal segments (see video.sampling)."""
-        return uniform_indices(self.num_frames, n)
-
-    def sample_uniform(self, n: int, max_pixels: int | None = None) -> tuple[list[int], np.ndarray]:
-        """(indices, frames) for N uniformly sampled candidate frames."""
-        idx = self.uniform_indices(n)
-        return idx, self.get_frames(idx, max_pixels)
 
     def _check_index(self, i) -> int:
         if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
@@ -155,15 +184,6 @@ class VideoReader:
     def close(self) -> None:
         self._backend.close()
 
-    def __enter__(self) -> "VideoReader":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __len__(self) -> int:
-        return self.num_frames
-
 
 def _check_file(path: str) -> None:
     """Reject what no decoder should be handed, with a precise cause."""
@@ -175,11 +195,35 @@ def _check_file(path: str) -> None:
         raise VideoError(path, "empty file (0 bytes)")
 
 
+def _check_size(width: int, height: int, cap: int, path: str, when: str) -> None:
+    if width * height > cap:
+        raise VideoError(path, f"frames are {width}x{height} = {width * height / 1e6:.1f} MP, over the cap of "
+                               f"{cap / 1e6:.1f} MP per frame; refused {when}")
+
+
+def _check_header_size(source: str | bytes, path: str, cap: int) -> None:
+    """The frame size from ffmpeg's stream probe (PyAV), checked before a backend decodes:
+    a header can claim frames of hundreds of megapixels in a few kilobytes. Without PyAV, or
+    for what PyAV cannot open, the backends decide (and `get_frames` checks what they decode)."""
+    try:
+        from .pyav_backend import frame_size
+
+        width, height = frame_size(source)
+    except VideoError:
+        raise
+    except Exception:  # noqa: BLE001 - PyAV missing, or a file it cannot open: the backends report
+        return
+    if not width or not height:
+        raise VideoError(path, f"the stream declares no frame size ({width}x{height}): corrupt, or frames "
+                               "larger than the decoder accepts; refused before decoding")
+    _check_size(width, height, cap, path, "before decoding")
+
+
 def _open_backend(source: str | bytes, path: str, backend: str, num_threads: int):
     if backend not in ("auto", *BACKENDS):
         raise ValueError(f"unknown video backend {backend!r}; use auto, decord or pyav")
     names = ["decord", "pyav"] if backend == "auto" else [backend]
-    if backend == "auto" and isinstance(source, bytes):
+    if "decord" in names and isinstance(source, bytes):
         _probe_bytes(source, path, num_threads)
     causes = []
     for name in names:
@@ -200,7 +244,8 @@ def _open_backend(source: str | bytes, path: str, backend: str, num_threads: int
 
 
 def _probe_bytes(source: bytes, path: str, num_threads: int) -> None:
-    """PyAV's packet scan first for bytes: decord logs the raw bytes it cannot open to stderr."""
+    """PyAV's packet scan before decord opens bytes: decord logs the raw bytes it cannot open
+    to stderr."""
     try:
         PyAVBackend(source, num_threads=num_threads).close()
     except ImportError:
@@ -243,23 +288,39 @@ def _short(exc: BaseException) -> str:
     return _DECORD_PREFIX.sub("", text)[:200]
 
 
+class FramesReader(_Clip):
+    """A clip already decoded, read like a file: `frames` is the whole clip (anything with len()
+    and indexing that gives (H, W, 3) uint8 arrays; only the frames asked for are read), at
+    `fps`. Given all of a file's frames and its fps, it returns what `VideoReader` returns."""
+
+    backend = "frames"
+
+    def __init__(self, frames: Sequence[np.ndarray], fps: float):
+        if not fps > 0:
+            raise ValueError(f"fps must be positive, got {fps}")
+        self.frames, self.fps, self.num_frames = frames, float(fps), len(frames)
+
+    def get_frames(self, indices: list[int], max_pixels: int | None = None) -> np.ndarray:
+        """(K, H, W, 3) frames at `indices` (each distinct one read once), shrunk under `max_pixels`."""
+        picked = {i: self.frames[i] for i in sorted(set(indices))}
+        return resize_frames(np.stack([picked[i] for i in indices]), max_pixels)
+
+
+def uniform_clip(reader: "VideoReader | FramesReader", n: int, max_pixels: int | None = None) -> SampledClip:
+    """The n uniformly sampled frames of an open video with their indices and its fps."""
+    idx, frames = reader.sample_uniform(n, max_pixels)
+    return SampledClip(frames, idx, reader.fps, reader.num_frames)
+
+
 def read_uniform_clip(source: str | os.PathLike | bytes, n: int, max_pixels: int | None = None,
                       backend: str = "auto") -> SampledClip:
     """The n uniformly sampled frames of a video file (or its bytes) with their indices and its fps."""
     with VideoReader(source, backend=backend) as reader:
-        idx, frames = reader.sample_uniform(n, max_pixels)
-        return SampledClip(frames, idx, reader.fps, reader.num_frames)
+        return uniform_clip(reader, n, max_pixels)
 
 
 def clip_from_frames(frames: Sequence[np.ndarray], fps: float, n: int,
                      max_pixels: int | None = None) -> SampledClip:
-    """The same n uniform samples from frames already in memory: `frames` is the whole clip
-    (anything with len() and indexing that gives (H, W, 3) uint8 arrays; only the sampled
-    frames are read), at `fps`. Given all of a file's frames and its fps, this returns
-    what `read_uniform_clip` returns for the file."""
-    if not fps > 0:
-        raise ValueError(f"fps must be positive, got {fps}")
-    idx = uniform_indices(len(frames), n)
-    picked = {i: frames[i] for i in sorted(set(idx))}
-    return SampledClip(resize_frames(np.stack([picked[i] for i in idx]), max_pixels), idx,
-                       float(fps), len(frames))
+    """The same n uniform samples from frames already in memory (see `FramesReader`): what
+    `read_uniform_clip` returns for the file they were decoded from."""
+    return uniform_clip(FramesReader(frames, fps), n, max_pixels)

@@ -81,14 +81,15 @@ def load_image(source: str | Path | bytes, max_pixels: int | None = DEFAULT_MAX_
 
 
 def image_from_pil(im: Image.Image, max_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS,
-                   subject: str = "image") -> Image.Image:
-    """A PIL image given in memory (possibly opened lazily): the same cap and rules as a file."""
+                   subject: str = "image", *, raw: bool = False) -> Image.Image:
+    """A PIL image given in memory (possibly opened lazily): the same cap and rules as a file
+    (`raw=True`: loaded and checked, but returned as it is, as `load_image(raw=True)`)."""
     check_pixels(im.size, max_pixels, subject)
     try:
         im.load()
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"{subject} is corrupt or truncated ({exc})") from None
-    return normalize(im)
+    return im if raw else normalize(im)
 
 
 def check_pixels(size: tuple[int, int], max_pixels: int | None, subject: str) -> None:

@@ -5,11 +5,11 @@ would change it (a criteria text, a yes/no form) instead of silently ignoring th
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from mmreward.errors import ConfigError, MediaError, RecordError
-from mmreward.scoring.media import resolve_media
+from mmreward.errors import ConfigError, RecordError
+from mmreward.scoring.base import error_output
+from mmreward.scoring.media import MEDIA_CAPS, MediaOptions
 from mmreward.scoring.records import check_record
 
 # load() options that only decide where and how fast the backbone runs: every preset takes them
@@ -28,6 +28,11 @@ def take_options(family: str, options: dict, allowed: Iterable[str]) -> dict:
     return given
 
 
+def media_options(options: dict) -> MediaOptions:
+    """The record media limits among a preset's options (`MEDIA_CAPS`; unset: the defaults)."""
+    return MediaOptions(**{k: options[k] for k in MEDIA_CAPS if options.get(k) is not None})
+
+
 def check_mode(family: str, mode: str | None, kind: str) -> None:
     if mode is not None and mode != kind:
         raise ConfigError(f"{family} is a {kind} model; mode={mode!r} does not apply to it")
@@ -37,45 +42,42 @@ def preferred(rewards: list[float]) -> int:
     return max(range(len(rewards)), key=lambda i: rewards[i])
 
 
-def media_file(path: str, media_root, noun: str) -> Path:
-    """The file a record names, confined to the media root (MediaError naming the path)."""
-    full = resolve_media(path, media_root)
-    if not full.is_file():
-        raise MediaError(f"{noun} '{path}' not found under media root")
-    return full
+def media_list(holder: dict, kind: str, where: str) -> list:
+    """`holder[kind]` (a record's or a candidate's images/videos, in any form) as a list."""
+    value = holder.get(kind)
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise RecordError(f"{where} {kind} must be a list, got {type(value).__name__} (wrap a single one in a list)")
+    return list(value)
 
 
-def candidate_media(record: dict, media_root, kinds: tuple[str, ...], texts: bool = False,
-                    prompt_media: bool = False) -> list[tuple[str, Path]]:
-    """(kind, file) of each candidate's single image or video, checked against what the model takes.
+def candidate_media(record: dict, kinds: tuple[str, ...], texts: bool = False,
+                    prompt_media: bool = False) -> list[tuple[str, Any]]:
+    """(kind, media) of each candidate's single image or video (in any form a record accepts,
+    opened later), checked against what the model takes.
 
     `kinds`: the media a candidate may hold ("images", "videos"); `texts`: whether a candidate may
     carry text instead; `prompt_media`: whether the record itself may hold images/videos.
     """
     check_record(record)
-    if not prompt_media and (record.get("images") or record.get("videos")):
+    if not prompt_media and (media_list(record, "images", "record") or media_list(record, "videos", "record")):
         raise RecordError("this model judges the candidates' own media; the record may not hold "
                           "'images' or 'videos' of its own")
     out = []
     for i, cand in enumerate(record["candidates"]):
         where = f"candidate {i}"
-        held = [k for k in ("images", "videos") if cand.get(k)]
+        held = {k: items for k in ("images", "videos") if (items := media_list(cand, k, where))}
         if cand.get("text") is not None and not texts:
             raise RecordError(f"{where}: this model judges generated {' or '.join(kinds)}, not text")
         if texts:
             if held:
                 raise RecordError(f"{where}: this model scores text answers; put the media on the record")
             continue
-        if len(held) != 1 or held[0] not in kinds or len(cand[held[0]]) != 1:
-            raise RecordError(f"{where}: needs exactly one of {' or '.join(kinds)} (one file)")
-        kind = held[0]
-        path = cand[kind][0]
-        if not isinstance(path, str):
-            raise RecordError(f"{where}: {kind} must be a list of paths")
-        try:
-            out.append((kind, media_file(path, media_root, kind[:-1])))
-        except MediaError as exc:
-            raise RecordError(f"{where}: {exc}") from None
+        if len(held) != 1 or next(iter(held)) not in kinds or len(next(iter(held.values()))) != 1:
+            raise RecordError(f"{where}: needs exactly one of {' or '.join(kinds)} (one each)")
+        kind, (media,) = next(iter(held.items()))
+        out.append((kind, media))
     if len({k for k, _ in out}) > 1:
         raise RecordError("candidates mix images and videos; judge one kind at a time")
     return out
@@ -93,7 +95,7 @@ def score_records(records: list, prepare: Callable[[dict], list], run: Callable[
         try:
             plans.append((i, prepare(rec)))
         except RecordError as exc:
-            outputs[i] = {"id": rid, "error": str(exc)}
+            outputs[i] = error_output(rid, exc)
     flat = [item for _, items in plans for item in items]
     results: list[Any] = []
     for start in range(0, len(flat), batch_size):
@@ -106,13 +108,13 @@ def score_records(records: list, prepare: Callable[[dict], list], run: Callable[
         failed = [j for j, o in enumerate(outs) if isinstance(o, Exception)]
         if failed:
             exc = outs[failed[0]]
-            outputs[i] = {"id": rid, "error": str(exc) if isinstance(exc, RecordError)
-                          else f"item {failed[0]}: {exc}"}
+            outputs[i] = (error_output(rid, exc) if isinstance(exc, RecordError)
+                          else {"id": rid, "error": f"item {failed[0]}: {exc}"})
         else:
             try:
                 outputs[i] = {"id": rid, **finish(records[i], outs)}
             except RecordError as exc:
-                outputs[i] = {"id": rid, "error": str(exc)}
+                outputs[i] = error_output(rid, exc)
     return outputs
 
 

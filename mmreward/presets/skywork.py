@@ -14,6 +14,7 @@ example does (huggingface.co/Skywork/Skywork-VL-Reward-7B, README "Quick start")
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -21,14 +22,15 @@ from torch import nn
 
 from mmreward.errors import ConfigError, MediaError, RecordError
 from mmreward.presets import qwen_media
-from mmreward.presets.common import check_mode, media_file, preferred, score_records, take_options
+from mmreward.presets.common import (check_mode, media_list, media_options, preferred, score_records,
+                                     take_options)
 from mmreward.scoring.base import BaseRewardModel
+from mmreward.scoring.media import MEDIA_CAPS
 from mmreward.scoring.records import check_record
-from vision.images import DEFAULT_MAX_IMAGE_PIXELS, ImageError
 
 VALUE_HEAD = "value_head.safetensors"
 HEAD_KEYS = ("v_head.summary.weight", "v_head.summary.bias")
-OPTIONS = ("min_pixels", "max_pixels", "video_frames", "video_max_pixels", "max_image_pixels")
+OPTIONS = ("min_pixels", "max_pixels", "video_frames", "video_max_pixels", *MEDIA_CAPS)
 
 
 def detect(path: Path) -> bool:
@@ -46,28 +48,33 @@ class SkyworkVLReward(BaseRewardModel):
     def __init__(self, backbone, processor, head: nn.Linear, path: str, media: dict):
         self.backbone, self.processor, self.head, self.name = backbone, processor, head, str(path)
         self.media = media
+        self.media_opts = media_options(media)
 
     @property
     def info(self) -> dict:
         return {**super().info, "family": "skywork-vl-reward"}
 
-    def messages(self, record: dict, answer: str, media_root) -> list[dict]:
+    def media_content(self, record: dict, media_root) -> list[dict]:
+        """The user turn's media: the record's images then its videos, in any form a record
+        accepts (RecordError naming the one that cannot be used)."""
+        opts, o = replace(self.media_opts, media_root=media_root), self.media
         content = []
         try:
-            for path in record.get("images") or []:
-                content.append(qwen_media.image_entry(media_file(path, media_root, "image"),
-                                                      self.media.get("max_image_pixels", DEFAULT_MAX_IMAGE_PIXELS),
-                                                      self.media.get("min_pixels"), self.media.get("max_pixels")))
-            for path in record.get("videos") or []:
-                content.append(qwen_media.video_entry(media_file(path, media_root, "video"),
-                                                      self.media.get("video_frames"),
-                                                      self.media.get("video_max_pixels")))
-        except ImageError as exc:
-            raise RecordError(f"record: {exc}") from None
-        except MediaError as exc:
-            raise RecordError(f"record: {exc}") from None
-        content.append({"type": "text", "text": record["prompt"]})
-        return [{"role": "user", "content": content}, {"role": "assistant", "content": answer}]
+            for k, image in enumerate(media_list(record, "images", "record")):
+                content.append(qwen_media.image_entry(image, opts, k, o.get("min_pixels"), o.get("max_pixels")))
+            for k, video in enumerate(media_list(record, "videos", "record")):
+                content.append(qwen_media.video_entry(video, opts, qwen_media.patch_size(self.processor), k,
+                                                      record.get("fps"), o.get("video_frames"),
+                                                      o.get("video_max_pixels")))
+        except MediaError as exc:  # keeps its kind (a file not found is retryable)
+            raise type(exc)(f"record: {exc}") from None
+        return content
+
+    def messages(self, record: dict, answer: str, media_root=None, content: list | None = None) -> list[dict]:
+        """The card's conversation: the user turn (media, then the question), the answer."""
+        content = self.media_content(record, media_root) if content is None else content
+        user = [*content, {"type": "text", "text": record["prompt"]}]
+        return [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]
 
     @torch.inference_mode()
     def values(self, conversations: list[list[dict]]) -> list[float]:
@@ -83,13 +90,13 @@ class SkyworkVLReward(BaseRewardModel):
     def score_chunk(self, records: list, media_root=None, batch_size: int = 8) -> list[dict]:
         def prepare(record):
             check_record(record)
-            convs = []
             for i, cand in enumerate(record["candidates"]):
-                if cand.get("images") or cand.get("videos") or cand.get("text") is None:
+                where = f"candidate {i}"
+                if media_list(cand, "images", where) or media_list(cand, "videos", where) or cand.get("text") is None:
                     raise RecordError(f"candidate {i}: Skywork-VL-Reward scores text answers; the media "
                                       "belong on the record")
-                convs.append(self.messages(record, cand["text"], media_root))
-            return convs
+            content = self.media_content(record, media_root)  # read once, shared by the answers
+            return [self.messages(record, cand["text"], content=content) for cand in record["candidates"]]
 
         def run(convs):
             return self.values(convs)
@@ -104,7 +111,8 @@ def load(name_or_path, mode=None, **options) -> SkyworkVLReward:
     """A Qwen-VL checkpoint directory with value_head.safetensors -> SkyworkVLReward.
 
     Options: min_pixels / max_pixels (qwen-vl-utils' per-image bounds; the card's defaults are
-    4-16384 visual tokens), video_frames / video_max_pixels, max_image_pixels, dtype, device,
+    4-16384 visual tokens), video_frames / video_max_pixels, the record media limits
+    (max_image_pixels, max_media_bytes, max_video_frames, default_fps), dtype, device,
     attn_implementation."""
     from safetensors.torch import load_file
 

@@ -20,22 +20,22 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from io import BytesIO
-from pathlib import Path
 from typing import Callable
 
 import torch
 
-from mmreward.errors import ConfigError, RecordError
+from mmreward.errors import ConfigError, MediaError, RecordError
 from mmreward.presets import qwen_media
 from mmreward.presets import unifiedreward_prompts as P
-from mmreward.presets.common import candidate_media, check_mode, preferred, score_records, take_options
+from mmreward.presets.common import (candidate_media, check_mode, media_options, preferred, score_records,
+                                     take_options)
 from mmreward.scoring.base import BaseRewardModel
-from vision.images import DEFAULT_MAX_IMAGE_PIXELS, ImageError, load_image
+from mmreward.scoring.media import MEDIA_CAPS, MediaOptions, open_video_source
 
 OPTIONS = ("task", "media", "max_new_tokens", "min_pixels", "max_pixels", "video_frames", "video_max_pixels",
-           "max_image_pixels")
+           *MEDIA_CAPS)
 TASKS = ("pair-rank", "point-score")
 JPEG_FRAMES = 8  # qwen3vl_infer_cot_video_generation.py extract_frames(num_frames=8)
 
@@ -136,17 +136,16 @@ def jpeg(image) -> "object":
     return Image.open(buf).convert("RGB")
 
 
-def jpeg_frames(path: Path, count: int = JPEG_FRAMES) -> list:
+def jpeg_frames(video, count: int = JPEG_FRAMES, opts: MediaOptions | None = None, fps=None) -> list:
     """qwen3vl_infer_cot_video_generation.py extract_frames: frames at
     np.linspace(0, frame_count - 1, 8).astype(int), RGB, each JPEG-encoded (decord decodes them
-    here; the script seeks with OpenCV)."""
-    import decord
+    here; the script seeks with OpenCV). `video`: any form a record accepts (frames at `fps`)."""
     import numpy as np
     from PIL import Image
 
-    reader = decord.VideoReader(str(path))
-    idx = np.linspace(0, len(reader) - 1, count).astype(int).tolist()
-    return [jpeg(Image.fromarray(f)) for f in reader.get_batch(idx).asnumpy()]
+    with open_video_source(video, opts or MediaOptions(), 0, fps, backend="decord") as source:
+        idx = np.linspace(0, source.num_frames - 1, count).astype(int).tolist()
+        return [jpeg(Image.fromarray(f)) for f in source.frames(idx)]
 
 
 class UnifiedReward(BaseRewardModel):
@@ -156,6 +155,7 @@ class UnifiedReward(BaseRewardModel):
         self.backbone, self.processor, self.name = backbone, processor, str(path)
         self.variant, self.preset, self.options = variant, preset, options
         self.task, self.media = options.get("task"), options.get("media")
+        self.media_opts = media_options(options)
         check_task(preset, [variant], self.task, self.media)
         self.generation_config = _greedy(backbone.generation_config)
 
@@ -176,26 +176,26 @@ class UnifiedReward(BaseRewardModel):
         return task, recipe
 
     # ------------------------------------------------------------------ questions
-    def question(self, prompt: str, files: list[tuple[str, Path]], recipe: Recipe) -> dict:
-        """One question: the rendered text and the processor's media arguments."""
+    def question(self, prompt: str, files: list[tuple], recipe: Recipe, media_root=None, fps=None,
+                 first: int = 0) -> dict:
+        """One question: the rendered text and the processor's media arguments. `files`: (kind,
+        media) of candidates `first`, `first` + 1, ... (media in any form a record accepts; `fps`:
+        the record's, for videos given as frames)."""
+        opts, o = replace(self.media_opts, media_root=media_root), self.options
         media = []
-        try:
-            if recipe.inputs == "jpeg":
-                images = []
-                for kind, path in files:
-                    images += ([jpeg(load_image(path, self._cap(), raw=True))] if kind == "images"
-                               else jpeg_frames(path))
-                media = [{"type": "image", "image": im} for im in images]
-            else:
-                o = self.options
-                media = [qwen_media.image_entry(path, self._cap(), o.get("min_pixels"), o.get("max_pixels"))
-                         if kind == "images" else
-                         qwen_media.video_entry(path, o.get("video_frames"), o.get("video_max_pixels"))
-                         for kind, path in files]
-        except ImageError as exc:
-            raise RecordError(str(exc)) from None
-        except Exception as exc:  # noqa: BLE001 - decord errors for unreadable videos
-            raise RecordError(f"cannot read the media ({type(exc).__name__}: {exc})") from None
+        for i, (kind, value) in enumerate(files, start=first):
+            try:
+                if recipe.inputs == "jpeg":
+                    images = ([jpeg(qwen_media.raw_image(value, opts))] if kind == "images"
+                              else jpeg_frames(value, opts=opts, fps=fps))
+                    media += [{"type": "image", "image": im} for im in images]
+                elif kind == "images":
+                    media.append(qwen_media.image_entry(value, opts, 0, o.get("min_pixels"), o.get("max_pixels")))
+                else:
+                    media.append(qwen_media.video_entry(value, opts, qwen_media.patch_size(self.processor), 0, fps,
+                                                        o.get("video_frames"), o.get("video_max_pixels")))
+            except MediaError as exc:  # keeps its kind (a file not found is retryable)
+                raise type(exc)(f"candidate {i}: {exc}") from None
         messages = [{"role": "user", "content": media + [
             {"type": "text", "text": recipe.template.replace("{prompt}", prompt)}]}]
         text = self.processor.apply_chat_template(qwen_media.strip_media(messages), tokenize=False,
@@ -203,11 +203,11 @@ class UnifiedReward(BaseRewardModel):
         if recipe.inputs == "jpeg":
             kwargs = {"images": [m["image"] for m in media]} if media else {}
         else:
-            kwargs = qwen_media.processor_inputs(self.processor, messages)
+            try:
+                kwargs = qwen_media.processor_inputs(self.processor, messages)
+            except MediaError as exc:
+                raise type(exc)(f"question: {exc}") from None
         return {"text": text, "media": kwargs, "recipe": recipe}
-
-    def _cap(self) -> int | None:
-        return self.options.get("max_image_pixels", DEFAULT_MAX_IMAGE_PIXELS)
 
     def inputs(self, question: dict):
         return self.processor(text=[question["text"]], padding=True, return_tensors="pt",
@@ -225,18 +225,19 @@ class UnifiedReward(BaseRewardModel):
     # ------------------------------------------------------------------ scoring
     def score_chunk(self, records: list, media_root=None, batch_size: int = 8) -> list[dict]:
         def prepare(record):
-            files = candidate_media(record, media_root, ("images", "videos"))
+            files = candidate_media(record, ("images", "videos"))
             media = files[0][0][:-1]
             task, recipe = self.recipe(len(files), media)
+            fps = record.get("fps")
             if task == "pair-rank":
-                return [self.question(record["prompt"], files, recipe)]
-            return [self.question(record["prompt"], [f], recipe) for f in files]
+                return [self.question(record["prompt"], files, recipe, media_root, fps)]
+            return [self.question(record["prompt"], [f], recipe, media_root, fps, i) for i, f in enumerate(files)]
 
         def run(questions):  # the official scripts generate one question at a time
             return [self.generate(q) for q in questions]
 
         def finish(record, texts):
-            media = "image" if record["candidates"][0].get("images") else "video"
+            media = candidate_media(record, ("images", "videos"))[0][0][:-1]
             task, recipe = self.recipe(len(record["candidates"]), media)
             parsed = [recipe.parse(t, NOUNS[media]) for t in texts]
             rewards = parsed[0][0] if task == "pair-rank" else [p[0] for p in parsed]
@@ -271,7 +272,8 @@ def load(name_or_path, mode=None, **options) -> UnifiedReward:
     ("pair-rank" | "point-score"; default by candidate count), media ("image" | "video"; default
     from the candidates), max_new_tokens (default: the script's), min_pixels / max_pixels /
     video_frames / video_max_pixels (qwen-vl-utils' per-item settings; default: the scripts'
-    none), max_image_pixels, dtype, device, attn_implementation."""
+    none), the record media limits (max_image_pixels, max_media_bytes, max_video_frames,
+    default_fps), dtype, device, attn_implementation."""
     from mmreward.models.backbone import BackboneOptions, load_backbone
     from mmreward.registry import preset_for
 

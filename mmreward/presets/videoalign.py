@@ -143,13 +143,14 @@ class Frames:
     total_frames: int
 
 
-def read_frames(path: str, max_pixels: int, fps: float | None = None, nframes: float | None = None,
+def read_frames(source, max_pixels: int, fps: float | None = None, nframes: float | None = None,
                 sample_type: str = "uniform") -> Frames:
     """vision_process.py fetch_video with its decord reader (the one it picks when decord is
-    installed): the frame count above, indices `linspace(0, total - 1, n).round()`, frames resized
-    to qwen-vl-utils' smart_resize (factor 28, min 128 x 28 x 28, max `max_pixels`) with bicubic
+    installed), on an opened video (`mmreward.scoring.media.VideoSource`: a file or its bytes
+    decoded by decord, or frames in memory: the whole clip): the frame count above from the
+    clip's total frames and fps, indices `linspace(0, total - 1, n).round()`, frames resized to
+    qwen-vl-utils' smart_resize (factor 28, min 128 x 28 x 28, max `max_pixels`) with bicubic
     antialiased interpolation of the uint8 frames, then cast to float."""
-    import decord
     import torch
     from qwen_vl_utils.vision_process import smart_resize
     from torchvision.transforms import InterpolationMode
@@ -160,11 +161,10 @@ def read_frames(path: str, max_pixels: int, fps: float | None = None, nframes: f
     if max_pixels < VIDEO_MIN_PIXELS:
         # VideoAlign's smart_resize lets max < min pass; qwen-vl-utils' (used here) refuses it
         raise ConfigError(f"max frame pixels {max_pixels} below the video minimum {VIDEO_MIN_PIXELS}")
-    reader = decord.VideoReader(path)
-    total, video_fps = len(reader), reader.get_avg_fps()
+    total, video_fps = source.num_frames, source.fps
     n = frame_count(total, video_fps, fps, nframes)
     idx = torch.linspace(0, total - 1, n).round().long().tolist()
-    video = torch.tensor(reader.get_batch(idx).asnumpy()).permute(0, 3, 1, 2)
+    video = torch.from_numpy(source.frames(idx)).permute(0, 3, 1, 2)
     h, w = smart_resize(video.shape[2], video.shape[3], factor=IMAGE_FACTOR,
                         min_pixels=VIDEO_MIN_PIXELS, max_pixels=max_pixels)
     video = TF.resize(video, [h, w], interpolation=InterpolationMode.BICUBIC, antialias=True).float()

@@ -6,7 +6,9 @@ the official `VideoVLMRewardInference.reward()` (inference.py):
   (mmreward.presets.videoalign), rendered by the base model's chat template with the
   generation prompt; right padding (train_reward.py: padding_side="right");
 - frames sampled and resized by VideoAlign's own vision_process.py rules (videoalign.read_frames),
-  given to the processor as they are (4.45's processor did not resize them again);
+  given to the processor as they are (4.45's processor did not resize them again); a video may
+  come in any form a record accepts (its bytes, a data URI, its frames + fps: the whole clip),
+  read as the file would be;
 - the backbone called as the official `Qwen2VLRewardModelBT.forward` calls it (trainer.py): token
   embeddings with the vision features scattered in, then the decoder with NO position ids, so
   transformers numbers the tokens 0..L-1 in all three M-RoPE sections (the vision tokens get no
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -27,21 +30,25 @@ from torch import nn
 
 from mmreward.errors import ConfigError, MediaError, RecordError
 from mmreward.presets import videoalign
-from mmreward.presets.common import candidate_media, check_mode, preferred, score_records, take_options
+from mmreward.presets.common import (candidate_media, check_mode, media_options, preferred, score_records,
+                                     take_options)
 from mmreward.presets.videoreward_checkpoint import (CONVERTED_CONFIG, HEAD_FILE, is_converted_dir,
                                                      is_release_dir, load_release_state, read_model_config,
                                                      resolve_base)
 from mmreward.scoring.base import BaseRewardModel
+from mmreward.scoring.media import MEDIA_CAPS, MediaOptions, open_video_source
 
-OPTIONS = ("normalize", "checkpoint_step", "base", "video_frames", "video_max_pixels", "max_pixels")
+OPTIONS = ("normalize", "checkpoint_step", "base", "video_frames", "video_max_pixels", "max_pixels", *MEDIA_CAPS)
 
 
 class VideoRewardModel(BaseRewardModel):
     kind = "scalar"
 
     def __init__(self, backbone, processor, head: nn.Module, settings: dict, path: str,
-                 normalize: bool = True, nframes: float | None = None, max_pixels: int | None = None):
+                 normalize: bool = True, nframes: float | None = None, max_pixels: int | None = None,
+                 media: MediaOptions | None = None):
         self.backbone, self.processor, self.head = backbone, processor, head
+        self.media = media or MediaOptions()
         self.settings, self.name = settings, str(path)
         self.data = videoalign.DataConfig.from_dict(settings["data_config"])
         self.inference_config = settings.get("inference_config")
@@ -61,14 +68,18 @@ class VideoRewardModel(BaseRewardModel):
                 "normalized": bool(self.normalize and self.inference_config)}
 
     # ------------------------------------------------------------------ inputs
-    def read_video(self, path) -> videoalign.Frames:
-        try:
-            return videoalign.read_frames(str(path), self.max_pixels, self.fps, self.nframes,
-                                          self.data.sample_type)
-        except ConfigError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - decord's errors for unreadable files
-            raise MediaError(f"video '{Path(path).name}' cannot be read ({type(exc).__name__}: {exc})") from None
+    def read_video(self, video, media_root=None, fps=None) -> videoalign.Frames:
+        """One video in any form a record accepts (a path under `media_root`, bytes, a data URI,
+        frames at `fps`: the record's), sampled as inference.py samples a file."""
+        with open_video_source(video, replace(self.media, media_root=media_root), 0, fps,
+                               backend="decord") as source:
+            try:
+                return videoalign.read_frames(source, self.max_pixels, self.fps, self.nframes,
+                                              self.data.sample_type)
+            except (ConfigError, MediaError):
+                raise
+            except ValueError as exc:  # frame_count: a clip too short for its rule
+                raise MediaError(f"{source.name}: {exc}") from None
 
     def text(self, prompt: str) -> str:
         """The rendered chat text of one video + prompt (inference.py prepare_batch)."""
@@ -118,13 +129,13 @@ class VideoRewardModel(BaseRewardModel):
     # ------------------------------------------------------------------ scoring
     def score_chunk(self, records: list, media_root=None, batch_size: int = 8) -> list[dict]:
         def prepare(record):
-            files = candidate_media(record, media_root, ("videos",))
+            files = candidate_media(record, ("videos",))
             frames = []
-            for i, (_, path) in enumerate(files):
+            for i, (_, video) in enumerate(files):
                 try:
-                    frames.append((record["prompt"], self.read_video(path)))
-                except MediaError as exc:
-                    raise RecordError(f"candidate {i}: {exc}") from None
+                    frames.append((record["prompt"], self.read_video(video, media_root, record.get("fps"))))
+                except MediaError as exc:  # keeps its kind (a file not found is retryable)
+                    raise type(exc)(f"candidate {i}: {exc}") from None
             return frames
 
         def run(items):
@@ -212,7 +223,9 @@ def load(name_or_path, mode=None, **options) -> VideoRewardModel:
 
     Options: normalize (default True), checkpoint_step (default: the latest), base (the base
     model's directory, default model_config's model_name_or_path), video_frames / video_max_pixels
-    (the official reward()'s num_frames / max_pixels overrides), dtype, device, attn_implementation.
+    (the official reward()'s num_frames / max_pixels overrides), the record media limits
+    (max_image_pixels: per video frame, max_media_bytes, max_video_frames, default_fps), dtype,
+    device, attn_implementation.
     """
     from mmreward.models.backbone import default_device, resolve_dtype
 
@@ -227,7 +240,8 @@ def load(name_or_path, mode=None, **options) -> VideoRewardModel:
         backbone, processor, head, settings = _load_release(path, dtype, device, opts)
     return VideoRewardModel(backbone, processor, head, settings, str(path),
                             normalize=opts.get("normalize", True), nframes=opts.get("video_frames"),
-                            max_pixels=opts.get("video_max_pixels") or opts.get("max_pixels"))
+                            max_pixels=opts.get("video_max_pixels") or opts.get("max_pixels"),
+                            media=media_options(opts))
 
 
 def _settings(cfg: dict) -> dict:

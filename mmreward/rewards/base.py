@@ -15,7 +15,7 @@ from typing import Any
 
 from mmreward.errors import ConfigError, RecordError
 from mmreward.scoring.base import BaseRewardModel
-from mmreward.scoring.media import MediaOptions
+from mmreward.scoring.media import MEDIA_CAPS, MediaOptions
 from mmreward.scoring.records import Item, load_item
 
 
@@ -38,11 +38,6 @@ def check_options(model: str, mode: str | None, unused: dict) -> None:
     if given:
         flags = ", ".join(given)
         raise ConfigError(f"option(s) {flags} do not apply to {model}")
-
-
-#: media limits of `mmreward.load` (docs/architecture.md, "Scoring records"): they bound how a
-#: record's media are decoded, so they apply to every reward that reads records
-MEDIA_CAPS = ("max_image_pixels", "max_media_bytes", "max_video_frames", "default_fps")
 
 
 def media_options(options: dict) -> MediaOptions:

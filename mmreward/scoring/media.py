@@ -25,20 +25,25 @@ from PIL import Image
 from mmreward.errors import ConfigError, MediaError, MediaNotFoundError
 from mmreward.scoring.datauri import decode_data_uri, is_data_uri
 from video.errors import VideoError
-from video.reader import clip_from_frames, read_uniform_clip
+from video.reader import FramesReader, SampledClip, VideoReader, uniform_clip
 from vision.images import (DEFAULT_MAX_IMAGE_PIXELS, ImageError, image_from_array,
                            image_from_pil, image_from_tensor, is_tensor, load_image)
 
-__all__ = ["MediaError", "MediaOptions", "open_image", "open_video", "resolve_media"]
+__all__ = ["MEDIA_CAPS", "MediaError", "MediaOptions", "VideoSource", "open_image", "open_video",
+           "open_video_source", "resolve_media"]
 
 _BYTES = (bytes, bytearray, memoryview)
 IMAGE_FORMS = "a path, a data: URI, encoded bytes, a PIL image, a numpy array or a torch tensor"
 
 
+#: the `mmreward.load` options that bound how a record's media are decoded (MediaOptions fields)
+MEDIA_CAPS = ("max_image_pixels", "max_media_bytes", "max_video_frames", "default_fps")
+
+
 @dataclass(frozen=True)
 class MediaOptions:
     media_root: str | Path | None = None
-    #: pixels per image (and per video frame given in memory), checked before decoding
+    #: pixels per image and per video frame (a video's from its header), checked before decoding
     max_image_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS
     video_frames: int = 8  # frames sampled uniformly per video for the reward models
     video_max_frame_pixels: int | None = 128 * 28 * 28
@@ -78,19 +83,23 @@ def resolve_media(path: str, media_root: str | Path | None) -> Path:
 
 # ------------------------------------------------------------------------------ images
 
-def open_image(value, opts: MediaOptions, index: int = 0, noun: str = "image"):
-    """Any accepted image form -> an RGB PIL image; `index` names a non-path image in messages."""
+def open_image(value, opts: MediaOptions, index: int = 0, noun: str = "image", *, raw: bool = False):
+    """Any accepted image form -> an RGB PIL image; `index` names a non-path image in messages.
+
+    `raw=True`: a file, bytes, data URI or PIL image keeps its own pixels (mode, orientation), as
+    `vision.images.load_image(raw=True)` does, for callers that reproduce another pipeline's own
+    conversion (mmreward.presets); arrays and tensors become RGB either way."""
     subject = f"{noun} {index}"
     try:
         if isinstance(value, os.PathLike) or (isinstance(value, str) and not is_data_uri(value)):
-            return _image_file(os.fspath(value), opts, noun)
+            return _image_file(os.fspath(value), opts, noun, raw)
         if isinstance(value, str):
             return load_image(decode_data_uri(value, "image", subject, opts.max_media_bytes),
-                              opts.max_image_pixels, subject)
+                              opts.max_image_pixels, subject, raw=raw)
         if isinstance(value, _BYTES):
-            return load_image(_capped(value, subject, opts), opts.max_image_pixels, subject)
+            return load_image(_capped(value, subject, opts), opts.max_image_pixels, subject, raw=raw)
         if isinstance(value, Image.Image):
-            return image_from_pil(value, opts.max_image_pixels, subject)
+            return image_from_pil(value, opts.max_image_pixels, subject, raw=raw)
         if isinstance(value, np.ndarray):
             return image_from_array(value, opts.max_image_pixels, subject)
         if is_tensor(value):
@@ -100,12 +109,12 @@ def open_image(value, opts: MediaOptions, index: int = 0, noun: str = "image"):
     raise MediaError(f"{subject}: a {type(value).__name__} is not an image; give {IMAGE_FORMS}")
 
 
-def _image_file(path: str, opts: MediaOptions, noun: str):
+def _image_file(path: str, opts: MediaOptions, noun: str, raw: bool = False):
     full = resolve_media(path, opts.media_root)
     if not full.is_file():
         raise MediaNotFoundError(f"{noun} '{path}' not found under media root")
     try:
-        return load_image(full, opts.max_image_pixels, f"{noun} '{path}'")
+        return load_image(full, opts.max_image_pixels, f"{noun} '{path}'", raw=raw)
     except ImageError as exc:
         raise MediaError(str(exc)) from None
 
@@ -119,7 +128,7 @@ def _capped(data, subject: str, opts: MediaOptions) -> bytes:
 
 # ------------------------------------------------------------------------------ videos
 
-def open_video(value, opts: MediaOptions, index: int = 0, fps=None):
+def open_video(value, opts: MediaOptions, index: int = 0, fps=None) -> SampledClip:
     """Any accepted video form -> a `video.SampledClip` of `opts.video_frames` uniform samples
     (frames [T, H, W, 3] uint8, their indices and the clip's fps, which the processor needs
     to place them in time).
@@ -128,17 +137,70 @@ def open_video(value, opts: MediaOptions, index: int = 0, fps=None):
     in memory are the whole clip at `fps` (the video's own, else the record's `fps`, else
     `opts.default_fps`) and are sampled the same way, so all forms of one video agree.
     """
+    with open_video_source(value, opts, index, fps) as source:
+        return source.uniform_clip(opts.video_frames, opts.video_max_frame_pixels)
+
+
+class VideoSource:
+    """A video in any accepted form, opened but not decoded: its frame count and fps, and the
+    frames asked for. Errors are MediaErrors naming the video (its path, or "video N")."""
+
+    def __init__(self, reader: VideoReader | FramesReader, name: str, path_given: bool):
+        self.reader, self.name, self._path_given = reader, name, path_given
+
+    @property
+    def num_frames(self) -> int:
+        return self.reader.num_frames
+
+    @property
+    def fps(self) -> float:
+        return self.reader.fps
+
+    def frames(self, indices: list[int], max_pixels: int | None = None) -> np.ndarray:
+        """(K, H, W, 3) uint8 frames at 0-based `indices` (only those are decoded)."""
+        try:
+            return self.reader.get_frames(indices, max_pixels)
+        except VideoError as exc:
+            raise _video_error(exc, self.name, self._path_given) from None
+
+    def uniform_clip(self, n: int, max_pixels: int | None = None) -> SampledClip:
+        try:
+            return uniform_clip(self.reader, n, max_pixels)
+        except VideoError as exc:
+            raise _video_error(exc, self.name, self._path_given) from None
+
+    def close(self) -> None:
+        self.reader.close()
+
+    def __enter__(self) -> "VideoSource":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _video_error(exc: VideoError, name: str, path_given: bool) -> MediaError:
+    # a path's message keeps the resolved file; bytes are named by their position
+    return MediaError(f"{name}: {exc}" if path_given else f"{name}: {exc.cause}")
+
+
+def open_video_source(value, opts: MediaOptions, index: int = 0, fps=None,
+                      backend: str = "auto") -> VideoSource:
+    """Any accepted video form, opened (`VideoSource`): a file under the media root, bytes or a
+    data URI (their header read and checked against `opts.max_image_pixels` per frame, nothing
+    decoded yet), or frames in memory at `fps` (see `open_video`). `backend`: the decoder of
+    files and bytes (`video.VideoReader`)."""
     subject = f"video {index}"
     if isinstance(value, os.PathLike) or (isinstance(value, str) and not is_data_uri(value)):
-        return _video_file(os.fspath(value), opts)
+        path = os.fspath(value)
+        full = resolve_media(path, opts.media_root)
+        if not full.is_file():
+            raise MediaNotFoundError(f"video '{path}' not found under media root")
+        return _encoded(full, f"video '{path}'", True, opts, backend)
     if isinstance(value, str):
         value = decode_data_uri(value, "video", subject, opts.max_media_bytes)
     if isinstance(value, _BYTES):
-        data = _capped(value, subject, opts)
-        try:
-            return read_uniform_clip(data, opts.video_frames, max_pixels=opts.video_max_frame_pixels)
-        except VideoError as exc:
-            raise MediaError(f"{subject}: {exc.cause}") from None
+        return _encoded(_capped(value, subject, opts), subject, False, opts, backend)
     if isinstance(value, Mapping):
         if set(value) - {"frames", "fps"} or "frames" not in value:
             raise MediaError(f"{subject}: a video given as a dict needs 'frames' and may have 'fps' "
@@ -149,20 +211,18 @@ def open_video(value, opts: MediaOptions, index: int = 0, fps=None):
             raise MediaError(f"{subject}: 'frames' must be a THWC array, a TCHW tensor or a list "
                              f"of images, got a {type(value).__name__}")
     if isinstance(value, (list, tuple, np.ndarray)) or is_tensor(value):
-        return _video_from_frames(value, opts, subject, check_fps(fps, subject, opts.default_fps))
+        reader = FramesReader(_Frames(value, opts, subject), check_fps(fps, subject, opts.default_fps))
+        return VideoSource(reader, subject, False)
     raise MediaError(f"{subject}: a {type(value).__name__} is not a video; give a path, a data: URI, "
                      "encoded bytes, or frames (a THWC array, a TCHW tensor or a list of images)")
 
 
-def _video_file(path: str, opts: MediaOptions):
-    """A video file under the media root -> its `video.SampledClip`."""
-    full = resolve_media(path, opts.media_root)
-    if not full.is_file():
-        raise MediaNotFoundError(f"video '{path}' not found under media root")
+def _encoded(source: Path | bytes, name: str, path_given: bool, opts: MediaOptions, backend: str) -> VideoSource:
     try:
-        return read_uniform_clip(full, opts.video_frames, max_pixels=opts.video_max_frame_pixels)
+        reader = VideoReader(source, backend=backend, max_frame_pixels=opts.max_image_pixels)
     except VideoError as exc:
-        raise MediaError(f"video '{path}': {exc}") from None
+        raise _video_error(exc, name, path_given) from None
+    return VideoSource(reader, name, path_given)
 
 
 def check_fps(fps, subject: str, default: float | None) -> float | None:
@@ -203,8 +263,3 @@ class _Frames:
             raise MediaError(f"{self.subject}: frame {i} is {frame.shape[1]}x{frame.shape[0]} but frame "
                              f"{j} is {w}x{h}; all frames of a video must have one size")
         return frame
-
-
-def _video_from_frames(frames, opts: MediaOptions, subject: str, fps: float):
-    return clip_from_frames(_Frames(frames, opts, subject), fps, opts.video_frames,
-                            opts.video_max_frame_pixels)
