@@ -5,10 +5,9 @@ would change it (a criteria text, a yes/no form) instead of silently ignoring th
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from mmreward.errors import ConfigError, RecordError
-from mmreward.scoring.base import error_output
 from mmreward.scoring.media import MEDIA_CAPS, MediaOptions
 from mmreward.scoring.records import check_record
 
@@ -81,52 +80,3 @@ def candidate_media(record: dict, kinds: tuple[str, ...], texts: bool = False,
     if len({k for k, _ in out}) > 1:
         raise RecordError("candidates mix images and videos; judge one kind at a time")
     return out
-
-
-def score_records(records: list, prepare: Callable[[dict], list], run: Callable[[list], list],
-                  finish: Callable[[dict, list], dict], batch_size: int) -> list[dict]:
-    """The chunk loop: per record `prepare` (RecordError -> its error line), all prepared items in
-    batches through `run` (a failing batch is rerun item by item, so one bad item costs only its
-    record), then `finish(record, outputs)` -> the record's output dict (without its id)."""
-    outputs: list[dict | None] = [None] * len(records)
-    plans: list[tuple[int, list]] = []
-    for i, rec in enumerate(records):
-        rid = rec.get("id") if isinstance(rec, dict) else None
-        try:
-            plans.append((i, prepare(rec)))
-        except RecordError as exc:
-            outputs[i] = error_output(rid, exc)
-    flat = [item for _, items in plans for item in items]
-    results: list[Any] = []
-    for start in range(0, len(flat), batch_size):
-        results.extend(_run_isolated(run, flat[start:start + batch_size]))
-    cursor = 0
-    for i, items in plans:
-        outs = results[cursor:cursor + len(items)]
-        cursor += len(items)
-        rid = records[i].get("id")
-        failed = [j for j, o in enumerate(outs) if isinstance(o, Exception)]
-        if failed:
-            exc = outs[failed[0]]
-            outputs[i] = (error_output(rid, exc) if isinstance(exc, RecordError)
-                          else {"id": rid, "error": f"item {failed[0]}: {exc}"})
-        else:
-            try:
-                outputs[i] = {"id": rid, **finish(records[i], outs)}
-            except RecordError as exc:
-                outputs[i] = error_output(rid, exc)
-    return outputs
-
-
-def _run_isolated(run, items: list) -> list:
-    try:
-        outs = run(items)
-    except RecordError as exc:
-        if len(items) == 1:
-            return [exc]
-    except Exception as exc:  # noqa: BLE001 - a model failure is reported per item below
-        if len(items) == 1:
-            return [RuntimeError(f"model failed: {type(exc).__name__}: {exc}")]
-    else:
-        return outs
-    return [out for item in items for out in _run_isolated(run, [item])]

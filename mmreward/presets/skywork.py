@@ -22,9 +22,9 @@ from torch import nn
 
 from mmreward.errors import ConfigError, MediaError, RecordError
 from mmreward.presets import qwen_media
-from mmreward.presets.common import (check_mode, media_list, media_options, preferred, score_records,
-                                     take_options)
+from mmreward.presets.common import check_mode, media_list, media_options, preferred, take_options
 from mmreward.scoring.base import BaseRewardModel
+from mmreward.scoring.isolation import score_records
 from mmreward.scoring.media import MEDIA_CAPS
 from mmreward.scoring.records import check_record
 

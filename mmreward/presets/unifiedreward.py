@@ -29,9 +29,9 @@ import torch
 from mmreward.errors import ConfigError, MediaError, RecordError
 from mmreward.presets import qwen_media
 from mmreward.presets import unifiedreward_prompts as P
-from mmreward.presets.common import (candidate_media, check_mode, media_options, preferred, score_records,
-                                     take_options)
+from mmreward.presets.common import candidate_media, check_mode, media_options, preferred, take_options
 from mmreward.scoring.base import BaseRewardModel
+from mmreward.scoring.isolation import score_records
 from mmreward.scoring.media import MEDIA_CAPS, MediaOptions, open_video_source
 
 OPTIONS = ("task", "media", "max_new_tokens", "min_pixels", "max_pixels", "video_frames", "video_max_pixels",

@@ -30,12 +30,12 @@ from torch import nn
 
 from mmreward.errors import ConfigError, MediaError, RecordError
 from mmreward.presets import videoalign
-from mmreward.presets.common import (candidate_media, check_mode, media_options, preferred, score_records,
-                                     take_options)
+from mmreward.presets.common import candidate_media, check_mode, media_options, preferred, take_options
 from mmreward.presets.videoreward_checkpoint import (CONVERTED_CONFIG, HEAD_FILE, is_converted_dir,
                                                      is_release_dir, load_release_state, read_model_config,
                                                      resolve_base)
 from mmreward.scoring.base import BaseRewardModel
+from mmreward.scoring.isolation import score_records
 from mmreward.scoring.media import MEDIA_CAPS, MediaOptions, open_video_source
 
 OPTIONS = ("normalize", "checkpoint_step", "base", "video_frames", "video_max_pixels", "max_pixels", *MEDIA_CAPS)

@@ -15,6 +15,7 @@ from typing import Any
 
 from mmreward.errors import ConfigError, RecordError
 from mmreward.scoring.base import BaseRewardModel
+from mmreward.scoring.isolation import score_records
 from mmreward.scoring.media import MEDIA_CAPS, MediaOptions
 from mmreward.scoring.records import Item, load_item
 
@@ -82,47 +83,22 @@ class ImageReward(BaseRewardModel):
     def score_images(self, contexts: list, images: list) -> list[dict]:
         """One dict per image: {"reward": float, ...extra per-candidate outputs}."""
 
-    def run_isolated(self, pairs: list[tuple]) -> list:
-        """Score a batch; if it fails, score its images one by one so only the culprits fail
-        (the Qwen-VL engine's rule, mmreward/scoring/engine.py)."""
-        try:
-            return self.score_images([c for c, _ in pairs], [im for _, im in pairs])
-        except Exception:  # noqa: BLE001 - any model failure is reported per image below
-            results = []
-            for context, image in pairs:
-                try:
-                    results.extend(self.score_images([context], [image]))
-                except Exception as exc:  # noqa: BLE001
-                    results.append(RuntimeError(f"model failed: {type(exc).__name__}: {exc}"))
-            return results
-
     def score_chunk(self, records: list, media_root=None, batch_size: int = 8) -> list[dict]:
         opts = replace(self.media, media_root=media_root)
-        outputs: list[dict | None] = [None] * len(records)
-        jobs: list[tuple[int, Any, Any]] = []  # (record index, context, image)
-        for i, rec in enumerate(records):
-            try:
-                item = load_item(rec, opts)
-                images = candidate_images(item, self.name)
-                context = self.prepare(rec, item)
-            except RecordError as exc:
-                outputs[i] = {"id": rec.get("id") if isinstance(rec, dict) else None, "error": str(exc)}
-                continue
-            jobs.extend((i, context, im) for im in images)
-        results: list = []
-        for start in range(0, len(jobs), batch_size):
-            results.extend(self.run_isolated([(c, im) for _, c, im in jobs[start:start + batch_size]]))
-        per_record: dict[int, list] = {}
-        for (i, _, _), res in zip(jobs, results):
-            per_record.setdefault(i, []).append(res)
-        for i, res in per_record.items():
-            failed = [j for j, r in enumerate(res) if isinstance(r, Exception)]
-            if failed:
-                outputs[i] = {"id": records[i].get("id"), "error": f"candidate {failed[0]}: {res[failed[0]]}"}
-                continue
+
+        def prepare(rec) -> list[tuple]:
+            item = load_item(rec, opts)
+            images = candidate_images(item, self.name)
+            context = self.prepare(rec, item)
+            return [(context, im) for im in images]
+
+        def run(pairs: list[tuple]) -> list[dict]:
+            return self.score_images([c for c, _ in pairs], [im for _, im in pairs])
+
+        def finish(rec, res: list[dict]) -> dict:
             rewards = [r["reward"] for r in res]
-            out = {"id": records[i].get("id"), "rewards": rewards,
-                   "preferred": max(range(len(rewards)), key=rewards.__getitem__)}
+            out = {"rewards": rewards, "preferred": max(range(len(rewards)), key=rewards.__getitem__)}
             out.update({key: [r[key] for r in res] for key in res[0] if key != "reward"})
-            outputs[i] = out
-        return outputs
+            return out
+
+        return score_records(records, prepare, run, finish, batch_size, item_noun="candidate")

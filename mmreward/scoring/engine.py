@@ -25,6 +25,7 @@ from mmreward.models.head import OVERALL
 from mmreward.scoring.base import error_output
 from mmreward.scoring.batching import (TokenBudget, collate, context_length, count_tokens,
                                        default_batch_tokens, render, token_batches)
+from mmreward.scoring.isolation import run_isolated
 from mmreward.scoring.media import MediaOptions
 from mmreward.scoring.prompts import Prompt, pairwise_question, pointwise_question, scalar_prompt
 from mmreward.scoring.rationale import answer_suffixes, generate_rationales
@@ -100,14 +101,6 @@ def _rows(output) -> list:
     return output.detach().float().cpu().tolist()
 
 
-def is_out_of_memory(exc: BaseException) -> bool:
-    """CUDA/XPU OOM, Python's MemoryError, and the CPU/MPS allocators' RuntimeErrors."""
-    if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
-        return True
-    text = str(exc)
-    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
-
-
 class Scorer:
     def __init__(self, module, processor, config: RewardConfig, budget: TokenBudget | None = None):
         self.module, self.processor, self.config = module, processor, config
@@ -170,30 +163,16 @@ class Scorer:
         return [{"p_yes": p, "rationale": r} for p, r in zip(p_yes, rationales)]
 
     def run_safely(self, prompts: list[Prompt], texts: list[str], lengths: list[int]) -> list:
-        """Outputs of a batch, a ModelInputError in place of each prompt the model cannot take.
+        """Outputs of a batch, a ModelInputError in place of each prompt the model cannot take
+        (the rule of `mmreward.scoring.isolation`: out of memory splits, a refusal isolates, a bug
+        propagates)."""
+        def run(items):
+            results = self.run([p for p, _, _ in items], [t for _, t, _ in items])
+            self._successes += len(items)
+            return results
 
-        Out of memory: split in halves and retry, down to one prompt. ValueError (the processor
-        or the model refusing an input, e.g. placeholder tokens written in the text): run the
-        prompts one by one so only the culprits fail. Any other exception is a bug and propagates.
-        """
-        try:
-            results = self.run(prompts, texts)
-        except Exception as exc:  # noqa: BLE001 - classified below; what is not ours re-raises
-            oom = is_out_of_memory(exc)
-            if not oom and not isinstance(exc, ValueError):
-                raise
-            if oom and torch.cuda.is_available():
-                torch.cuda.empty_cache()
-            if len(prompts) == 1:
-                return [self._failed(exc, lengths[0], oom)]
-            if oom:
-                half = len(prompts) // 2
-                return (self.run_safely(prompts[:half], texts[:half], lengths[:half])
-                        + self.run_safely(prompts[half:], texts[half:], lengths[half:]))
-            return [r for k in range(len(prompts))
-                    for r in self.run_safely(prompts[k:k + 1], texts[k:k + 1], lengths[k:k + 1])]
-        self._successes += len(prompts)
-        return results
+        return run_isolated(run, list(zip(prompts, texts, lengths)),
+                            on_failure=lambda exc, item, oom: self._failed(exc, item[2], oom))
 
     def _failed(self, exc: BaseException, n_tokens: int, oom: bool) -> ModelInputError:
         self._failures += 1

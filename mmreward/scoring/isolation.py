@@ -1,0 +1,93 @@
+"""Running a batch so that an input the model cannot take costs only its own record.
+
+The rule (docs/architecture.md, "Errors") for every reward model's batches:
+- out of memory: the batch is split in halves and retried, down to one item;
+- `ValueError` or `RecordError` (the processor or the model refusing an input): the items
+  are run one by one, so only the culprits fail;
+- anything else is a bug and propagates (a traceback, not thousands of error lines).
+
+`score_records` is the chunk loop of the reward models that have no token budget of their
+own (released presets, image rewards): per record `prepare`, every record's items in
+batches through `run`, then `finish`.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from mmreward.errors import ModelInputError, RecordError
+from mmreward.scoring.base import error_output
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """CUDA/XPU OOM, Python's MemoryError, and the CPU/MPS allocators' RuntimeErrors."""
+    import torch
+
+    if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
+
+
+def refusal(exc: BaseException, oom: bool) -> RecordError:
+    """What a lone failing item gets in place of its output."""
+    if isinstance(exc, RecordError):
+        return exc
+    if oom:
+        return ModelInputError("out of memory on this item alone")
+    return ModelInputError(f"the model refuses this input: {exc}")
+
+
+def run_isolated(run: Callable[[list], list], items: list,
+                 on_failure: Callable[[BaseException, Any, bool], BaseException] | None = None) -> list:
+    """`run(items)`, with an exception (from `on_failure(exc, item, oom)`, default `refusal`) in
+    place of each item the model cannot take; a bug propagates."""
+    try:
+        return run(items)
+    except Exception as exc:  # noqa: BLE001 - classified here; what is not an input failure re-raises
+        oom = is_out_of_memory(exc)
+        if not oom and not isinstance(exc, (ValueError, RecordError)):
+            raise
+        if oom:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        if len(items) == 1:
+            return [on_failure(exc, items[0], oom) if on_failure else refusal(exc, oom)]
+        half = len(items) // 2
+        parts = [items[:half], items[half:]] if oom else [[item] for item in items]
+        return [out for part in parts for out in run_isolated(run, part, on_failure)]
+
+
+def score_records(records: list, prepare: Callable[[dict], list], run: Callable[[list], list],
+                  finish: Callable[[dict, list], dict], batch_size: int, item_noun: str = "item") -> list[dict]:
+    """The chunk loop: per record `prepare` (RecordError -> its error line), all prepared items in
+    batches through `run` (isolated, above), then `finish(record, outputs)` -> the record's output
+    dict without its id (a RecordError there is the record's error line too). A model failure
+    names the record's item (`item_noun` N) it happened on."""
+    outputs: list[dict | None] = [None] * len(records)
+    plans: list[tuple[int, list]] = []
+    for i, rec in enumerate(records):
+        rid = rec.get("id") if isinstance(rec, dict) else None
+        try:
+            plans.append((i, prepare(rec)))
+        except RecordError as exc:
+            outputs[i] = error_output(rid, exc)
+    flat = [item for _, items in plans for item in items]
+    results: list[Any] = []
+    for start in range(0, len(flat), batch_size):
+        results.extend(run_isolated(run, flat[start:start + batch_size]))
+    cursor = 0
+    for i, items in plans:
+        outs = results[cursor:cursor + len(items)]
+        cursor += len(items)
+        rid = records[i].get("id")
+        failed = next(((j, o) for j, o in enumerate(outs) if isinstance(o, Exception)), None)
+        try:
+            if failed is not None:
+                j, exc = failed
+                raise ModelInputError(f"{item_noun} {j}: {exc}") if isinstance(exc, ModelInputError) else exc
+            outputs[i] = {"id": rid, **finish(records[i], outs)}
+        except RecordError as exc:
+            outputs[i] = error_output(rid, exc)
+    return outputs
