@@ -8,7 +8,6 @@ from pathlib import Path
 from mmreward.commands.parsing import Command
 from mmreward.errors import ConfigError, InputError
 from mmreward.models.options import JudgeOptions, ModelOptions
-from mmreward.scoring.batching import TokenBudget
 from mmreward.scoring.jsonl import MAX_LINE_BYTES
 
 
@@ -22,12 +21,6 @@ class ScoreConfig:
         "help": "directory media paths are relative to; nothing outside it is read "
                 "(default: the working directory, unconfined)"})
     batch_size: int = field(default=8, metadata={"help": "prompts per forward pass, at most"})
-    max_batch_tokens: int | None = field(default=None, metadata={
-        "help": "padded tokens per forward pass, at most (prompts x the longest; prompts are sorted by "
-                "length first). Default: from the GPU's free memory, 16384 on CPU. Qwen-VL models"})
-    max_prompt_tokens: int | None = field(default=None, metadata={
-        "help": "a record with a longer prompt (text + visual tokens) is an error line, before any "
-                "forward pass. Default: the model's context length. Qwen-VL models"})
     retry_errors: bool = field(default=False, metadata={
         "help": "when resuming, score every error line again (error lines marked retryable, e.g. a "
                 "media file not found, are always scored again)"})
@@ -40,21 +33,6 @@ class ScoreConfig:
             raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
         if self.max_line_bytes < 1:
             raise ConfigError(f"--max-line-bytes must be at least 1, got {self.max_line_bytes}")
-        self.budget()  # checks the token options
-
-    def budget(self) -> TokenBudget:
-        return TokenBudget(self.max_batch_tokens, self.max_prompt_tokens)
-
-
-def apply_budget(model, cfg: ScoreConfig):
-    """Give the model the token options, if it batches by tokens (the Qwen-VL engine)."""
-    if cfg.max_batch_tokens is None and cfg.max_prompt_tokens is None:
-        return model
-    if not hasattr(model, "budget"):
-        raise ConfigError(f"--max-batch-tokens and --max-prompt-tokens apply to Qwen-VL reward models; "
-                          f"{model.info.get('name')} ({model.info.get('kind')}) batches by --batch-size only")
-    model.budget = cfg.budget()
-    return model
 
 
 def run(model_opts: ModelOptions, judge: JudgeOptions, cfg: ScoreConfig) -> int:
@@ -71,7 +49,7 @@ def run(model_opts: ModelOptions, judge: JudgeOptions, cfg: ScoreConfig) -> int:
     device = {"device": str(state.device)} if state.num_processes > 1 else {}
 
     def load():  # only once a line needs the model: a finished output costs no load
-        return apply_budget(load_model(model_opts, judge, **device), cfg)
+        return load_model(model_opts, judge, **device)
 
     try:
         summary = score_file(load, cfg.input, cfg.output, cfg.media_root, cfg.batch_size,

@@ -78,6 +78,12 @@ class JudgeOptions:
     default_fps: float | None = field(default=None, metadata={
         "help": "frame rate of a video given as frames when neither it nor its record has an 'fps'. "
                 "Default 24"})
+    max_batch_tokens: int | None = field(default=None, metadata={
+        "help": "Qwen-VL models: padded tokens per forward pass, at most (prompts x the longest; prompts "
+                "are sorted by length first). Default: from the GPU's free memory, 16384 on CPU"})
+    max_prompt_tokens: int | None = field(default=None, metadata={
+        "help": "Qwen-VL models: a record with a longer prompt (text + visual tokens) is an error line, "
+                "before any forward pass. Default: the model's context length"})
     # released models' own options (mmreward.presets; see `mmreward models`)
     task: Literal["pair-rank", "point-score"] | None = field(default=None, metadata={
         "help": "UnifiedReward: pair-rank (2 candidates, one verdict) or point-score (one score each). "
@@ -91,14 +97,14 @@ class JudgeOptions:
                 "(default true; false gives the raw outputs)"})
 
     def __post_init__(self):
-        check_positive(self, ("max_image_pixels", "max_media_bytes", "max_video_frames"))
+        check_positive(self, ("max_image_pixels", "max_media_bytes", "max_video_frames", "max_batch_tokens",
+                              "max_prompt_tokens"))
         check_positive(self, ("rationale_tokens",), minimum=0)
         if self.default_fps is not None and not self.default_fps > 0:
             raise ConfigError(f"--default-fps must be a positive number, got {self.default_fps!r}")
 
     def load_kwargs(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}
-
 
 
 @dataclass

@@ -179,8 +179,8 @@ def test_media_root_and_options_are_checked_before_the_model_loads(tmp_path, cap
     for extra, message in ((["--media-root", str(tmp_path / "file")], "is not a directory"),
                            (["--media-root", str(tmp_path / "nope")], "is not a directory"),
                            (["--batch-size", "0"], "--batch-size must be at least 1"),
-                           (["--max-batch-tokens", "-5"], "--max-batch-tokens must be a positive"),
-                           (["--max-prompt-tokens", "0"], "--max-prompt-tokens must be a positive"),
+                           (["--max-batch-tokens", "-5"], "--max-batch-tokens must be at least 1"),
+                           (["--max-prompt-tokens", "0"], "--max-prompt-tokens must be at least 1"),
                            (["--video-frames", "0"], "--video-frames must be at least 1"),
                            (["--rationale-tokens", "-3"], "--rationale-tokens must be at least 0"),
                            (["--max-line-bytes", "0"], "--max-line-bytes must be at least 1")):
