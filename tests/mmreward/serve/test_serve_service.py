@@ -190,6 +190,24 @@ def test_a_client_that_disconnects_costs_nothing_else(server, media, expected):
     assert_good(server, records, expected)
 
 
+def test_probes_run_on_the_served_model_as_on_the_model_in_process(server, media, scalar_rm, tmp_path):
+    """`mmreward probe` on `mmreward.load(URL)`: the perturbed media (PIL images, JPEG bytes) travel
+    as data URIs and the served model's flips and shifts are the in-process model's."""
+    from mmreward.probe import probe
+
+    root, records = media
+    options = dict(probes=["position_swap", "jpeg", "blank_image", "typographic_claim"], n_bootstrap=50)
+    there = probe(mmreward.load(server.url, api_key=KEY), records[:6], root, tmp_path / "remote", **options)
+    here = probe(scalar_rm, records[:6], root, tmp_path / "local", **options)
+    assert there["records"]["usable"] == here["records"]["usable"] == 6
+    assert [r["probe"] for r in there["probes"]] == [r["probe"] for r in here["probes"]]
+    for a, b in zip(there["probes"], here["probes"]):
+        assert a["status"] == b["status"] == "ok", (a, b)
+        assert (a["n_cases"], a["flip_rate"]) == (b["n_cases"], b["flip_rate"])
+        assert a["shift"] == pytest.approx(b["shift"], abs=1e-5)
+    assert (tmp_path / "remote" / "probe.md").is_file()
+
+
 def test_openrlhf_own_client_gets_rewards_from_the_service(server, media, scalar_rm, tiny_dir):
     agent = pytest.importorskip("openrlhf.utils.agent")  # installed --no-deps (.ci/setup)
     from transformers import AutoTokenizer
