@@ -86,6 +86,7 @@ def handle(path):
     return handle_file(str(path))
 
 
+@pytest.mark.slow
 def test_scoring_is_queued_with_a_concurrency_limit(server):
     assert server._queue.max_size == 32 and server._queue.default_concurrency_limit == 1
     fns = {f.api_name: f for f in server.fns.values() if f.api_name in ("score_images", "score_videos")}
@@ -109,6 +110,7 @@ def test_image_tab_scores_the_real_photos(client, rm):
     assert "Preferred: image " + "AB"[raw["preferred"]] in page
 
 
+@pytest.mark.slow
 @needs_data
 def test_video_tab_scores_the_real_videos(client):
     page, raw, agent_md, frames = client.predict(
@@ -201,6 +203,7 @@ needs_agent = pytest.mark.skipif(not judge.agent_available(),
                                  reason="mmreward.agent is not installed: the app hides the agent checkbox")
 
 
+@pytest.mark.slow
 @needs_data
 @needs_agent
 def test_video_tab_runs_the_agent(client):
@@ -214,6 +217,7 @@ def test_video_tab_runs_the_agent(client):
     assert "Agent's judgments" in str(agent_md)
 
 
+@pytest.mark.slow
 @needs_data
 @needs_agent
 def test_video_tab_shows_the_frames_the_agent_selected(client, monkeypatch):
@@ -242,6 +246,7 @@ def test_agent_controls_are_hidden_without_the_agent_module(monkeypatch, rm):
     assert len(boxes) == 1 and boxes[0].visible is False
 
 
+@pytest.mark.slow
 def test_generative_mode_shows_the_yes_probability(tmp_path):
     gen = mmreward.load("tiny", mode="generative")
     good = good_image(tmp_path)
@@ -252,6 +257,7 @@ def test_generative_mode_shows_the_yes_probability(tmp_path):
     assert 0.0 <= result["p_yes"][0] <= 1.0 and "is A better than B?" in page
 
 
+@pytest.mark.slow
 def test_rationales_are_shown_escaped(tmp_path):
     gen = mmreward.load("tiny", mode="generative", rationale_tokens=4)
     good = good_image(tmp_path)
@@ -296,6 +302,7 @@ def test_cli_defaults_leave_host_and_port_to_gradio():
     assert (model.model, model.mode, cfg.host, cfg.port) == ("some/dir", "generative", "0.0.0.0", 9)
 
 
+@pytest.mark.slow
 def test_cli_starts_on_tiny_and_honours_gradio_server_env(tmp_path):
     """`python app.py` with no flags listens where GRADIO_SERVER_NAME/PORT say and tells the user
     the tiny model's scores are noise."""

@@ -66,6 +66,7 @@ def page():
 
 @pytest.mark.skipif(DATA is None, reason=f"shared data is absent (${judge.SHARED_DATA_ENV}, else "
                                          "../shared/data, is no directory): no real photos to upload")
+@pytest.mark.slow
 def test_image_tab_in_a_real_browser(served, page):
     rm, url = served
     photos = [DATA / "images" / name for name in PHOTOS]

@@ -207,6 +207,7 @@ def _cli(argv):
     return main(["eval", *argv])
 
 
+@pytest.mark.slow
 @needs(VL_DATA)
 def test_tiny_model_on_vl_rewardbench(tiny_once, vl_setup, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(run_mod, "load_model", tiny_once)
@@ -226,6 +227,7 @@ def test_tiny_model_on_vl_rewardbench(tiny_once, vl_setup, tmp_path, monkeypatch
         assert (out_dir / name).stat().st_size > 0
 
 
+@pytest.mark.slow
 @needs(VIDEOS / "example.csv")
 def test_tiny_model_on_videogen_rows_with_real_videos(tiny_once, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(run_mod, "load_model", tiny_once)

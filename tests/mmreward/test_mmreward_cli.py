@@ -17,6 +17,7 @@ def run_module(*args: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("args, option", [(("train", "bt"), "--data"),
                                           (("train", "sft", "--objective", "traces"), "--traces"),
                                           (("train", "grpo"), "--group-size")])
+@pytest.mark.slow
 def test_stage_options_reach_the_parser_under_python_dash_m(args, option):
     # `accelerate launch -m mmreward.cli train ...` runs cli.py as __main__: the stage's
     # options are registered from the arguments, which must reach the command modules

@@ -36,6 +36,7 @@ def test_plain_vlm_scores_are_marked_untrained(tiny_dir, image_pairs, tmp_path, 
     assert out["rewards"] == rm.score(records[:1], media_root=root)[0]["rewards"]
 
 
+@pytest.mark.slow
 def test_generative_mode_is_not_marked(image_pairs):
     root, records = image_pairs
     gen = mmreward.load("tiny", "generative", device="cpu")

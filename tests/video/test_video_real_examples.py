@@ -36,6 +36,7 @@ def test_backends_agree_on_count_and_pixels(examples):
     assert np.abs(a[1] - b[2]).mean() > 3 * same.max() + 1
 
 
+@pytest.mark.slow
 def test_reading_a_few_frames_is_cheaper_than_the_whole_clip(examples):
     path = examples / "example_2_B.mp4"  # 128 frames of 1280x768
     with VideoReader(path, num_threads=1) as r:

@@ -12,6 +12,7 @@ ARGS = ["clip-reward", "--clip", "tiny", "--env", "Humanoid-v5", "--goal", "a hu
         "--baseline", "a humanoid robot", "--alpha", "0.5", "--no-progress", "--size", "96"]
 
 
+@pytest.mark.slow
 def test_end_to_end_textured(offline, tmp_path, capsys):
     out = tmp_path / "run"
     rc = main(ARGS + ["--episodes", "2", "--max-steps", "4", "--out", str(out), "--textured", "--seed", "3",

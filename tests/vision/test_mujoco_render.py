@@ -85,6 +85,7 @@ env.close()
 """
 
 
+@pytest.mark.slow
 def test_egl_and_osmesa_render_the_same_frame(tmp_path):
     """Each backend in a fresh process (the choice is per process); software GL either way."""
     import subprocess

@@ -1,6 +1,7 @@
 """`mmreward agent` and `mmreward synth agent`; the agent on the real example videos."""
 from __future__ import annotations
 
+import pytest
 import json
 
 from mmreward.cli import main
@@ -9,6 +10,7 @@ SMALL = ["--max-new-tokens", "4", "--max-turns", "2", "--frame-max-pixels", str(
          "--candidate-frames", "16", "--device", "cpu", "--min-pixels", str(28 * 28)]
 
 
+@pytest.mark.slow
 def test_agent_json_on_real_example_videos(capsys, examples):
     videos = [str(examples / "example_1_A.mp4"), str(examples / "example_1_B.mp4")]
     rc = main(["agent", "--prompt", "a dog running", "--videos", *videos, "--json", *SMALL])
@@ -20,6 +22,7 @@ def test_agent_json_on_real_example_videos(capsys, examples):
     assert len(trace["prefill_tokens"]) == 2 and trace["videos"] == videos
 
 
+@pytest.mark.slow
 def test_agent_media_root_and_scripted_real_frames(tiny, examples):
     from mmreward.agent.config import AgentConfig
     from mmreward.agent.loop import rollout

@@ -1,6 +1,7 @@
 """The agent loop on the tiny model with real tensors: bounded turns, KV reuse == recomputation."""
 from __future__ import annotations
 
+import pytest
 import torch
 
 from mmreward.agent.config import AgentConfig
@@ -106,6 +107,7 @@ def test_rollout_batch_sampling_is_seeded(tiny, clips, small_config):
     assert first[0].prefill_tokens[0] > 100 and first[1].prefill_tokens[0] == first[2].prefill_tokens[0] == 0
 
 
+@pytest.mark.slow
 def test_batched_group_matches_single_rollouts(tiny, clips, small_config, call):
     """Rows of different lengths, tool errors, an early answer and a memory-window cut-back, decoded
     as one batch (a cache with holes): every log-prob equals the single-rollout one."""

@@ -72,6 +72,7 @@ def video_record(tmp_path_factory):
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.slow
 def test_scalar_loads_family_class_and_batching_is_invariant(family, scalar, image_pairs):
     import transformers
 
@@ -87,6 +88,7 @@ def test_scalar_loads_family_class_and_batching_is_invariant(family, scalar, ima
         assert b["rewards"] == pytest.approx(s["rewards"], abs=1e-4)
 
 
+@pytest.mark.slow
 def test_yes_probability_equals_full_vocabulary_softmax(family, generative, image_pairs):
     import transformers
 
@@ -113,6 +115,7 @@ def test_video_record_scores_with_every_sampled_frame(family, scalar, generative
     assert all(0.0 <= p <= 1.0 for p in g["p_yes"])
 
 
+@pytest.mark.slow
 def test_pixel_bounds_reach_the_family_processor(family, image_pairs):
     name, path = family
     patch = {"qwen2_vl": 14, "qwen3_vl": 16}[name]

@@ -27,6 +27,7 @@ def test_batched_scores_equal_one_record_at_a_time(scalar_rm, image_pairs):
         assert b["preferred"] == max(range(2), key=lambda i: b["rewards"][i])
 
 
+@pytest.mark.slow
 def test_plain_vlm_gets_a_fresh_head_with_a_warning(tiny_dir, caplog):
     with caplog.at_level(logging.WARNING):
         rm = mmreward.load(tiny_dir, "scalar", device="cpu")
@@ -34,6 +35,7 @@ def test_plain_vlm_gets_a_fresh_head_with_a_warning(tiny_dir, caplog):
     assert rm.config.mode == "scalar"
 
 
+@pytest.mark.slow
 def test_save_load_round_trip_gives_identical_scores(tmp_path, image_pairs):
     root, records = image_pairs
     rm = mmreward.load("tiny", "scalar", dimensions=["VQ", "TA"], device="cpu")
@@ -50,6 +52,7 @@ def test_save_load_round_trip_gives_identical_scores(tmp_path, image_pairs):
         assert a["dimensions"] == b["dimensions"] and set(a["dimensions"]) == {"VQ", "TA"}
 
 
+@pytest.mark.slow
 def test_yes_probability_equals_full_vocabulary_softmax(image_pairs):
     root, records = image_pairs
     assert_yes_probability_is_full_softmax(mmreward.load("tiny", "generative", device="cpu"), records[0], root)
@@ -71,6 +74,7 @@ class _PositionBiased(torch.nn.Module):
         return (logits + torch.tensor([3.0, 0.0])).softmax(-1)[:, 0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("both_orders", [False, True])
 def test_both_orders_removes_a_planted_position_bias(image_pairs, both_orders):
     root, records = image_pairs

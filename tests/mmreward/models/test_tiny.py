@@ -1,3 +1,4 @@
+import pytest
 import subprocess
 import sys
 
@@ -6,6 +7,7 @@ import torch
 from PIL import Image
 
 
+@pytest.mark.slow
 def test_cli_writes_checkpoint_plain_transformers_loads_offline(tmp_path):
     out = tmp_path / "tiny"
     subprocess.run([sys.executable, "-m", "mmreward.cli", "tiny", "--out", str(out)], check=True,
@@ -26,6 +28,7 @@ def test_cli_writes_checkpoint_plain_transformers_loads_offline(tmp_path):
     assert ids.strip() == "[9707, 1879]"
 
 
+@pytest.mark.slow
 def test_processor_has_real_qwen25vl_settings(tiny_dir):
     from transformers import AutoProcessor
 
@@ -40,6 +43,7 @@ def test_processor_has_real_qwen25vl_settings(tiny_dir):
                     "<|vision_start|><|image_pad|><|vision_end|>hi<|im_end|>\n<|im_start|>assistant\n")
 
 
+@pytest.mark.slow
 def test_forward_on_image_expands_pad_tokens(tiny_dir):
     from transformers import AutoProcessor, Qwen2_5_VLForConditionalGeneration
 

@@ -24,7 +24,7 @@ from mmreward.scoring.datauri import encode_data_uri
 from mmreward.scoring.media import MediaOptions
 from official_layouts import IMAGES, SMALL_CLIPS, VIDEOS, needs_data
 
-pytestmark = needs_data
+pytestmark = [needs_data, pytest.mark.slow]  # each builds and loads a released model's tiny twin
 CAPTION = "A man ironing clothes on an ironing board on the back of a yellow taxi."
 PHOTOS = ["extreme_ironing.jpg", "waterview.jpg"]
 FPS = {"example_3_B.mp4": 16.0, "example_2_A.mp4": 24.0}
@@ -66,6 +66,7 @@ def judge():
 
 # ---------------------------------------------------------------------- VideoReward
 
+@pytest.mark.slow
 def test_videoreward_same_clip_in_every_form(videoreward_rm, video_forms, clip_root):
     name = SMALL_CLIPS[0]
     forms = video_forms[name]
@@ -109,6 +110,7 @@ def test_videoreward_bad_in_memory_media_cost_only_their_record(videoreward_rm, 
 
 # ---------------------------------------------------------------------- UnifiedReward
 
+@pytest.mark.slow
 def test_unifiedreward_image_pair_in_every_form(judge):
     recipe = ur.RECIPES[("unifiedreward", "pair-rank", "image")]
     forms = [image_forms(p) for p in PHOTOS]
@@ -158,6 +160,7 @@ def test_unifiedreward_think_qwen3vl_jpeg_frames_in_every_form(video_forms, clip
         assert len(got) == 8 and all(np.array_equal(a, b) for a, b in zip(got, ref)), form
 
 
+@pytest.mark.slow
 def test_unifiedreward_caps_apply_to_every_form(video_forms, clip_root, tmp_path):
     """max_image_pixels bounds each video frame, from the header, as it bounds images."""
     capped = mmreward.load("tiny", preset="unifiedreward", device="cpu", dtype="float32", max_new_tokens=2,
@@ -191,6 +194,7 @@ def skywork_rm(skywork):
     return mmreward.load(str(skywork["dir"]), device="cpu", dtype="float32")
 
 
+@pytest.mark.slow
 def test_skywork_same_image_in_every_form(skywork_rm):
     answers = ["He is ironing clothes on a board fixed to the back of a taxi.", "He sleeps."]
     records = [{"id": form, "prompt": "What is the man doing?", "images": [value],

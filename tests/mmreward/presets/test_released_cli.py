@@ -58,6 +58,7 @@ def test_models_lists_the_catalog_and_the_readme_shows_it(capsys):
         "README's released-models table is stale: paste `mmreward models --format markdown` into it"
 
 
+@pytest.mark.slow
 def test_score_command_writes_vq_mq_ta(videoreward, clip_root, tmp_path, capsys):
     src, dst = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     src.write_text(json.dumps(RECORD) + "\n" + json.dumps({"id": "bad", "prompt": "p", "candidates": [

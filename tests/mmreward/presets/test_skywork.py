@@ -61,6 +61,7 @@ def test_layout_is_recognised(skywork, tmp_path):
     assert not module.detect(tmp_path)  # a value head under other names is not Skywork's
 
 
+@pytest.mark.slow
 def test_rewards_equal_the_model_card_computation(skywork, skywork_rm):
     record = {"id": "s", "prompt": QUESTION, "images": ["extreme_ironing.jpg"],
               "candidates": [{"text": a} for a in ANSWERS]}

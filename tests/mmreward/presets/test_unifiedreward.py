@@ -119,6 +119,7 @@ def test_hub_ids_pick_the_preset():
     assert find_loader("CodeGoat24/UnifiedReward-qwen-7b") is ur.load
 
 
+@pytest.mark.slow
 def test_image_pair_rank_is_the_official_script(judge):
     model, processor = judge.backbone, judge.processor
     record = {"id": "i", "prompt": CAPTION, "candidates": [{"images": [p]} for p in PHOTOS]}
@@ -145,6 +146,7 @@ def test_image_pair_rank_is_the_official_script(judge):
     assert out["verdict_parsed"] == [ur.pair_verdict(out["judge_text"][0], "Image")[1]]
 
 
+@pytest.mark.slow
 def test_video_pair_rank_feeds_the_official_timing(judge, clip_root):
     model, processor = judge.backbone, judge.processor
     record = {"id": "v", "prompt": CAPTION, "candidates": [{"videos": [c]} for c in SMALL_CLIPS]}
@@ -208,6 +210,7 @@ def test_options_that_change_the_official_run_are_refused():
         ur.load("tiny", mode="scalar", preset="unifiedreward")
 
 
+@pytest.mark.slow
 def test_qwen3_vl_judge_uses_its_qwen_vl_utils_recipe(qwen3_dir):
     from qwen_vl_utils import process_vision_info
 
@@ -229,6 +232,7 @@ def test_qwen3_vl_judge_uses_its_qwen_vl_utils_recipe(qwen3_dir):
     assert out["judge_text"] == [official_generate(judge.backbone, judge.processor, inputs)]
 
 
+@pytest.mark.slow
 def test_qwen3_vl_think_sends_jpeg_images_and_frames(qwen3_dir, clip_root):
     """UnifiedReward-Think-qwen3vl's scripts JPEG-encode (quality 95) the images, and 8 frames per
     video at linspace(0, n - 1, 8).astype(int), and send them as images before the text."""

@@ -37,6 +37,7 @@ def _hf_cosines(model_dir, processor_dir, texts, images):
     return F.cosine_similarity(img, txt, dim=-1), model
 
 
+@pytest.mark.slow
 def test_clipscore_is_w_times_clipped_cosine_with_the_official_prefix(clip_dir, generated):
     root, records = generated
     rm = mmreward.load(f"clipscore@{clip_dir}", device="cpu")

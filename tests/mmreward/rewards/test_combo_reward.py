@@ -11,6 +11,7 @@ import mmreward
 from mmreward.errors import ConfigError, InputError
 
 
+@pytest.mark.slow
 def test_inline_combo_is_the_weighted_sum_of_its_parts(clip_dir, generated):
     root, records = generated
     clip_name, pick_name = f"clipscore@{clip_dir}", f"pickscore@{clip_dir}"  # a dir with its own processor
@@ -26,6 +27,7 @@ def test_inline_combo_is_the_weighted_sum_of_its_parts(clip_dir, generated):
     assert [c["weight"] for c in combo.info["components"]] == [2.0, -0.25]
 
 
+@pytest.mark.slow
 def test_spec_file_with_names_options_and_an_ocr_part(pickscore_dirs, tmp_path):
     """The issue's example, pickscore=1 + ocr=0.5, from a YAML spec with per-part options (the tiny
     PickScore_v1-layout model and its separate processor)."""

@@ -18,6 +18,7 @@ def rationale_rm():
     return mmreward.load("tiny", "generative", device="cpu", rationale_tokens=6)
 
 
+@pytest.mark.slow
 def test_reward_is_p_yes_after_the_models_own_rationale(rationale_rm, image_pairs):
     root, records = image_pairs
     out = rationale_rm.score(records[:2], media_root=root)
@@ -60,6 +61,7 @@ def test_rationale_tokens_must_be_a_non_negative_int():
         RewardConfig(mode="generative", rationale_tokens=-1)
 
 
+@pytest.mark.slow
 def test_configured_criteria_fill_in_only_for_records_without_their_own(image_pairs):
     root, records = image_pairs
     rm = mmreward.load("tiny", "generative", device="cpu", criteria="sharpness only")
@@ -71,6 +73,7 @@ def test_configured_criteria_fill_in_only_for_records_without_their_own(image_pa
     assert "sharpness only" not in own.messages[0]["content"][-1]["text"]
 
 
+@pytest.mark.slow
 def test_score_cli_pointwise_with_rationales(tmp_path, image_pairs):
     import json
     import os

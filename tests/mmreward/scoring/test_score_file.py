@@ -43,6 +43,7 @@ def mixed(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_bad_lines_become_error_lines_in_order(mixed):
     out = mixed / "out.jsonl"
     res = _cli("score", "--input", str(mixed / "in.jsonl"), "--output", str(out), "--media-root",
@@ -74,6 +75,7 @@ def _wait_stopped(proc, timeout=240):
     raise AssertionError(f"the run did not stop at the hook (exit code {proc.poll()})")
 
 
+@pytest.mark.slow
 def test_second_run_refused_then_kill_9_and_resume_scores_each_id_once(tmp_path, image_pairs, scalar_rm, capsys,
                                                                         monkeypatch):
     """Deterministic: the first run stops itself after 20 flushed lines (holding its lock), a
@@ -139,6 +141,7 @@ def test_output_of_another_input_is_refused(tmp_path, capsys):
     assert "another input" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_accelerate_two_processes_merge_in_input_order(mixed, tmp_path):
     single = tmp_path / "single.jsonl"
     _cli("score", "--input", str(mixed / "in.jsonl"), "--output", str(single), "--media-root",

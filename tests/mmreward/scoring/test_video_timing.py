@@ -22,6 +22,7 @@ def clip_record(tmp_path_factory):
     return root, {"id": "t", "prompt": "a fade", "candidates": [{"videos": ["c.mp4"]}]}
 
 
+@pytest.mark.slow
 def test_qwen25_temporal_step_comes_from_the_real_fps(clip_record):
     root, record = clip_record
     rm = mmreward.load("tiny", "scalar", device="cpu")

@@ -67,6 +67,7 @@ def backbone():
     return model
 
 
+@pytest.mark.slow
 def test_a_sharded_checkpoint_loads_exactly(backbone, tmp_path):
     from mmreward.models.backbone import BackboneOptions, load_backbone
     from mmreward.models.reward_module import load_weights_strictly
@@ -94,6 +95,7 @@ def test_a_checkpoint_whose_keys_do_not_match_is_an_error_not_a_partial_load(bac
     assert all(torch.equal(v, before[k]) for k, v in backbone.state_dict().items())  # untouched
 
 
+@pytest.mark.slow
 def test_resuming_a_reward_model_needs_its_head(tmp_path):
     import mmreward
 

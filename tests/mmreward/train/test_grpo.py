@@ -72,6 +72,7 @@ def clips(tmp_path_factory):
     return folder, write_clips(folder)
 
 
+@pytest.mark.slow
 def test_mask_covers_exactly_the_sampled_tokens_of_a_real_rollout(clips):
     """Every token the policy sampled, in every turn, is trained on; nothing else is."""
     from agent_fixtures import CONFIG, tiny
@@ -102,6 +103,7 @@ def test_mask_covers_exactly_the_sampled_tokens_of_a_real_rollout(clips):
     assert torch.allclose(ours, sampled, atol=1e-4), (ours - sampled).abs().max()
 
 
+@pytest.mark.slow
 def test_grpo_runs_logs_checkpoints_and_resumes(clips, tmp_path):
     from agent_fixtures import CONFIG, LABELS, tiny
     from mmreward.train.grpo import GRPOConfig, train_grpo

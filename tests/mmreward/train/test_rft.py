@@ -40,6 +40,7 @@ def test_keeps_only_fully_right_format_valid_traces(monkeypatch, tmp_path):
     assert report["format_rate"] == 0.75 and report["items_with_a_kept_trace"] == 3
 
 
+@pytest.mark.slow
 def test_rft_main_writes_keep_rate_and_fine_tunes(monkeypatch, tmp_path, capsys):
     import mmreward.agent.loop as loop
     from mmreward.cli import main

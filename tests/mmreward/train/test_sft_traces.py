@@ -27,6 +27,7 @@ def setup(tmp_path_factory):
     return folder, trace, model, processor, store
 
 
+@pytest.mark.slow
 def test_loss_mask_covers_exactly_the_assistant_tokens(setup):
     _, trace, _, processor, store = setup
     tok = processor.tokenizer
@@ -85,6 +86,7 @@ def test_token_logprobs_match_the_full_causal_lm_loss(setup):
     assert torch.allclose(ours, ref, atol=1e-5), (ours, ref)
 
 
+@pytest.mark.slow
 def test_sft_learns_and_resumes(setup, tmp_path):
     from mmreward.train.sft_traces import TraceSFTConfig, train_on_traces
 

@@ -25,6 +25,7 @@ def _train(stage_args, root, out, *extra):
     return json.loads((out / "train_summary.json").read_text())
 
 
+@pytest.mark.slow
 def test_bt_loss_falls_and_the_saved_model_scores_like_the_trained_one(pairs, tmp_path):
     out = tmp_path / "bt"
     summary = _train(["bt"], pairs, out, "--max-steps", "16", "--save-steps", "1000")
@@ -36,6 +37,7 @@ def test_bt_loss_falls_and_the_saved_model_scores_like_the_trained_one(pairs, tm
     assert right >= 7  # it has fitted its 8 training pairs
 
 
+@pytest.mark.slow
 def test_bt_resumes_from_its_last_checkpoint(pairs, tmp_path):
     out = tmp_path / "bt"
     _train(["bt"], pairs, out, "--max-steps", "4", "--save-steps", "2")
@@ -46,6 +48,7 @@ def test_bt_resumes_from_its_last_checkpoint(pairs, tmp_path):
     assert [h["step"] for h in state["log_history"] if "loss" in h] == [1, 2, 3, 4, 5, 6]
 
 
+@pytest.mark.slow
 def test_yes_token_loss_falls_on_a_fixed_batch(pairs):
     from mmreward.scoring.media import MediaOptions
     from mmreward.scoring.records import load_item
@@ -68,6 +71,7 @@ def test_yes_token_loss_falls_on_a_fixed_batch(pairs):
     assert losses[-1] < 0.35
 
 
+@pytest.mark.slow
 def test_yes_token_sft_cli_writes_a_generative_checkpoint(pairs, tmp_path):
     out = tmp_path / "yes"
     summary = _train(["sft", "--objective", "yes-token", "--form", "pointwise"], pairs, out,
