@@ -139,9 +139,9 @@ def _answers(model, source, indices: list[int], media_root, batch_size: int, pro
                 n_records += 1
             full = (size is not None and n_records >= size) or len(chunk) >= MAX_CHUNK_ENTRIES
             if full or done == len(indices):
-                yield _finish(model, chunk, media_root, batch_size)
-                if bar is None:  # shown once the model is loaded, so a failed load prints only its error
+                if bar is None:  # after the model loads (a failed load prints only its error), before it scores
                     bar = tqdm(total=len(indices), unit="item", desc="scoring", disable=not progress)
+                yield _finish(model, chunk, media_root, batch_size)
                 bar.update(len(chunk))
                 chunk, n_records = [], 0
         if chunk:  # the source gave fewer entries than asked (it never should): still answer them

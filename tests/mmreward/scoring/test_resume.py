@@ -195,3 +195,31 @@ def test_score_takes_a_list_not_one_record():
         LengthModel().score(_rec("r0"))
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         LengthModel().score([_rec("r0")], batch_size=0)
+
+
+def test_progress_bar_runs_while_the_first_chunk_scores_and_not_after_a_failed_load(tmp_path, media, capsys):
+    from tqdm import tqdm
+
+    class BarWatcher(LengthModel):
+        """Records how many progress bars are open each time it scores."""
+
+        def __init__(self):
+            super().__init__()
+            self.open_bars = []
+
+        def score_chunk(self, records, media_root=None, batch_size=8):
+            self.open_bars.append(len(tqdm._instances))
+            return super().score_chunk(records, media_root, batch_size)
+
+    src = _write(tmp_path / "in.jsonl", [_rec(f"r{i}") for i in range(3)])  # fewer than one chunk
+    watcher = BarWatcher()
+    score_file(watcher, src, tmp_path / "out.jsonl", media_root=media, progress=True)
+    assert watcher.open_bars and all(n >= 1 for n in watcher.open_bars)  # its time is on the bar
+    assert "scoring: 100%" in capsys.readouterr().err
+
+    def failing_load():
+        raise InputError("no such checkpoint directory: ./runs/x")
+
+    with pytest.raises(InputError, match="no such checkpoint"):
+        score_file(failing_load, src, tmp_path / "out2.jsonl", media_root=media, progress=True)
+    assert "scoring" not in capsys.readouterr().err  # only the error, no bar
