@@ -24,8 +24,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOT = REPO / "test-output" / "app_images.png"
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.is_file(),
-                                reason="/usr/bin/chromium is missing (apt-get install -y chromium)")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not CHROMIUM.is_file(),
+                                 reason="/usr/bin/chromium is missing (apt-get install -y chromium)")]
 
 import app  # noqa: E402
 import mmreward  # noqa: E402

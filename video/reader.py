@@ -1,8 +1,9 @@
 """`VideoReader`: frame count, fps, duration and random access to frames, of a file or of
 encoded bytes (mp4, webm, ...; decoded in memory, never written to disk).
 
-decord first; PyAV when decord is not installed or cannot open the file (PyAV
-also gives the precise cause, e.g. "audio-only", when neither can read it).
+decord first; PyAV when decord is not installed, cannot open the file, would seek to wrong
+frames, or cannot decode the frames it opened (PyAV also gives the precise cause, e.g.
+"audio-only", when neither can read it).
 Every failure to read a file surfaces as `VideoError`; out-of-range indices are
 caller bugs and raise IndexError.
 
@@ -117,6 +118,7 @@ class VideoReader(_Clip):
         if max_frame_pixels:
             _check_header_size(source, self.path, max_frame_pixels)
         self._backend = _open_backend(source, self.path, backend, num_threads)
+        self._reopen = (source, num_threads) if backend == "auto" else None
         if self._backend.num_frames <= 0:
             raise VideoError(self.path, "video stream has no frames")
 
@@ -162,12 +164,32 @@ class VideoReader(_Clip):
         except VideoError:
             raise
         except Exception as exc:  # decord/PyAV raise their own types for bad data
-            shown = ", ".join(map(str, unique[:8])) + (", ..." if len(unique) > 8 else "")
-            raise VideoError(self.path, f"could not decode frames [{shown}]: {_short(exc)}") from exc
+            decoded = self._decode_with_pyav(unique, exc)
         if self.max_frame_pixels:  # a stream may change size after its header
             for frame in decoded.values():
                 _check_size(frame.shape[1], frame.shape[0], self.max_frame_pixels, self.path, "decoded")
         return resize_frames(np.stack([decoded[i] for i in indices]), max_pixels)
+
+    def _decode_with_pyav(self, unique: list[int], exc: Exception) -> dict:
+        """Where decord opened a file but cannot decode it (decord 0.6 fails on frames 48 px wide,
+        "from_size == to_size"), PyAV reads it, for backend "auto"; else the VideoError."""
+        shown = ", ".join(map(str, unique[:8])) + (", ..." if len(unique) > 8 else "")
+        error = VideoError(self.path, f"could not decode frames [{shown}]: {_short(exc)}")
+        if self._reopen is None or self._backend.name != "decord":
+            raise error from exc
+        source, num_threads = self._reopen
+        try:
+            fallback = PyAVBackend(source, num_threads=num_threads)
+            decoded = dict(zip(unique, fallback.decode(unique)))
+        except Exception:  # noqa: BLE001 - PyAV missing or failing too: decord's error stands
+            raise error from exc
+        if fallback.num_frames != self._backend.num_frames:  # other frame numbers: not the same video
+            fallback.close()
+            raise error from exc
+        self._backend.close()
+        fallback.note = f"read with PyAV: decord could not decode its frames ({_short(exc)})"
+        self._backend = fallback
+        return decoded
 
     def get_images(self, indices: list[int], max_pixels: int | None = None) -> list[Image.Image]:
         """Like get_frames, as PIL images (what the Qwen chat format takes)."""

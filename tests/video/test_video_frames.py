@@ -153,3 +153,25 @@ def test_pyav_seeks_to_the_keyframe_before_the_frame_wanted(closed_gop_clip, ide
     with VideoReader(closed_gop_clip, backend="pyav") as r:
         assert identify(r.get_frames([13])[0]) == 13
         assert r.frames_decoded <= 6  # keyframe 12, 13 and the decoder's reorder delay; not 14 frames
+
+
+def test_auto_reads_with_pyav_where_decord_opens_but_cannot_decode(tmp_path):
+    """decord 0.6 opens a 48-px-wide clip, then fails every decode ("from_size == to_size")."""
+    from video import VideoError
+    from video.writer import write_mp4
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 255, (4, 32, 48, 3), dtype=np.uint8)
+    path = tmp_path / "w48.mp4"
+    write_mp4(path, frames, fps=5)
+    with pytest.raises(VideoError, match="could not decode frames"):
+        VideoReader(path, backend="decord").get_frames([0])
+    with VideoReader(path) as r, VideoReader(path, backend="pyav") as reference:
+        assert r.backend == "decord"  # it opens
+        got = r.get_frames([3, 0])
+        assert r.backend == "pyav" and "decord could not decode" in r.note
+        assert np.array_equal(got, reference.get_frames([3, 0]))
+        assert got.shape == (2, 32, 48, 3)
+        assert np.array_equal(r.get_frames([1]), reference.get_frames([1]))  # it stays with PyAV
+    with VideoReader(path.read_bytes()) as r:  # the same in memory
+        assert np.array_equal(r.get_frames([2]), VideoReader(path, backend="pyav").get_frames([2]))

@@ -58,7 +58,7 @@ def pool(tmp_path_factory):
     (root / "dir.png").mkdir()
     (root / "out.png").symlink_to(shutil.copy(root / "ok.png", root.parent / "outside.png"))
     write_mp4(root / "ok.mp4", rng.integers(0, 255, (6, 32, 56, 3), dtype=np.uint8), fps=5)
-    # decord 0.6 fails on 48-pixel-wide frames ("from_size == to_size"): an error line, not a crash
+    # decord 0.6 opens 48-pixel-wide frames but cannot decode them ("from_size == to_size"): PyAV reads them
     write_mp4(root / "w48.mp4", rng.integers(0, 255, (4, 32, 48, 3), dtype=np.uint8), fps=5)
     (root / "noise.mp4").write_bytes(rng.integers(0, 255, 3000, dtype=np.uint8).tobytes())
     (root / "empty.mp4").write_bytes(b"")
