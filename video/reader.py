@@ -180,10 +180,13 @@ class VideoReader(_Clip):
         source, num_threads = self._reopen
         try:
             fallback = PyAVBackend(source, num_threads=num_threads)
-            decoded = dict(zip(unique, fallback.decode(unique)))
-        except Exception:  # noqa: BLE001 - PyAV missing or failing too: decord's error stands
+        except Exception:  # noqa: BLE001 - PyAV missing or unable to open it: decord's error stands
             raise error from exc
-        if fallback.num_frames != self._backend.num_frames:  # other frame numbers: not the same video
+        try:
+            if fallback.num_frames != self._backend.num_frames:  # other frame numbers: another reading
+                raise error from exc
+            decoded = dict(zip(unique, fallback.decode(unique)))
+        except Exception:  # noqa: BLE001 - PyAV fails too: decord's error stands
             fallback.close()
             raise error from exc
         self._backend.close()
