@@ -111,12 +111,14 @@ def _config(model):
     return config
 
 
-def _score(model, records, media_root, batch_size) -> list[dict]:
+def _score(model, records, media_root, batch_size) -> tuple[list[tuple[dict, dict]], np.ndarray]:
+    """([(record, output)] of the records scored without error, [n] bool: their first candidate was chosen)."""
     outs = model.score(records, media_root=media_root, batch_size=batch_size)
     failed = [o for o in outs if "error" in o]
     if len(failed) == len(outs):
         raise InputError(f"no held-out record could be scored, e.g. {failed[0]['id']!r}: {failed[0]['error']}")
-    return outs
+    keep = [(r, o) for r, o in zip(records, outs) if "error" not in o]
+    return keep, np.array([r["chosen"] == 0 for r, _ in keep])
 
 
 def raw_scores(model, records: list, media_root=None, batch_size: int = 8) -> Scores:
@@ -125,11 +127,9 @@ def raw_scores(model, records: list, media_root=None, batch_size: int = 8) -> Sc
     saved = config.normalization, config.temperature
     config.normalization, config.temperature = None, FIT_T if config.mode == "generative" else None
     try:
-        outs = _score(model, records, media_root, batch_size)
+        keep, first = _score(model, records, media_root, batch_size)
     finally:
         config.normalization, config.temperature = saved
-    keep = [(r, o) for r, o in zip(records, outs) if "error" not in o]
-    first = np.array([r["chosen"] == 0 for r, _ in keep])
     if config.mode == "scalar":
         heads = {"overall": np.array([o["rewards"] for _, o in keep])}
         for d in keep[0][1].get("dimensions", {}):
@@ -167,11 +167,15 @@ def fit(scores: Scores) -> dict:
     return {"temperature": 1.0 / b}
 
 
-def measure(scores: Scores, params: dict, bins: int = 10) -> dict:
-    p, y = preference_probability(scores, params)
+def metrics(p: np.ndarray, y: np.ndarray, bins: int = 10) -> dict:
+    """n, ECE, NLL, accuracy and the reliability bins of probabilities `p` against labels `y`."""
     value, table = ece(p, y, bins)
     return {"n": int(len(p)), "ece": value, "nll": nll(p, y), "accuracy": float(((p >= 0.5) == y).mean()),
             "reliability": table}
+
+
+def measure(scores: Scores, params: dict, bins: int = 10) -> dict:
+    return metrics(*preference_probability(scores, params), bins)
 
 
 def calibrate(model, records: list, media_root=None, batch_size: int = 8, bins: int = 10,
@@ -196,9 +200,7 @@ def evaluate(model, records: list, media_root=None, batch_size: int = 8, bins: i
     """ECE of the model as it is now (calibrated or not) on other held-out records, from its outputs."""
     records = labelled(records)
     config = _config(model)
-    outs = _score(model, records, media_root, batch_size)
-    keep = [(r, o) for r, o in zip(records, outs) if "error" not in o]
-    first = np.array([r["chosen"] == 0 for r, _ in keep])
+    keep, first = _score(model, records, media_root, batch_size)
     rewards = np.array([o["rewards"] for _, o in keep], dtype=np.float64)
     if config.mode == "scalar":
         p, y = _sigmoid(rewards[:, 0] - rewards[:, 1]), first
@@ -206,9 +208,7 @@ def evaluate(model, records: list, media_root=None, batch_size: int = 8, bins: i
         p, y = rewards.reshape(-1), np.stack([first, ~first], 1).reshape(-1)
     else:
         p, y = rewards[:, 0], first
-    value, table = ece(p, y, bins)
-    return {"n": int(len(p)), "ece": value, "nll": nll(p, y), "accuracy": float(((p >= 0.5) == y).mean()),
-            "reliability": table}
+    return metrics(p, y, bins)
 
 
 def reliability_diagram(panels: list[tuple[str, dict]], path, title: str) -> None:
