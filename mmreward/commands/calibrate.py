@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmreward.commands.parsing import Command
-from mmreward.errors import ConfigError, InputError
-from mmreward.models.options import JudgeOptions, ModelOptions
+from mmreward.errors import ConfigError
+from mmreward.models.options import JudgeOptions, ModelOptions, check_positive
 
 
 @dataclass
@@ -31,18 +31,13 @@ class CalibrateConfig:
     batch_size: int = field(default=8, metadata={"help": "prompts per forward pass"})
 
     def __post_init__(self):
-        if self.bins < 1:
-            raise ConfigError(f"--bins must be at least 1, got {self.bins}")
-        if self.batch_size < 1:
-            raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
+        check_positive(self, ("bins", "batch_size"))
 
 
 def _records(path: str, flag: str) -> list:
-    from mmreward.scoring.score_file import read_records
+    from mmreward.commands.common import read_records
 
-    if not Path(path).is_file():
-        raise InputError(f"{flag} {path!r}: no such file")
-    return [r for r in read_records(path) if not isinstance(r, Exception)]
+    return [r for r in read_records(path, flag) if not isinstance(r, Exception)]
 
 
 def markdown(report: dict) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mmreward.commands.parsing import Command
 from mmreward.errors import ConfigError, InputError
-from mmreward.models.options import JudgeOptions, ModelOptions
+from mmreward.models.options import JudgeOptions, ModelOptions, check_positive
 
 
 @dataclass
@@ -33,30 +33,21 @@ class ProbeConfig:
     no_progress: bool = field(default=False, metadata={"help": "no progress bar"})
 
     def __post_init__(self):
-        if self.batch_size < 1:
-            raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
+        check_positive(self, ("batch_size",))
         if self.bootstrap < 0:
             raise ConfigError(f"--bootstrap must be >= 0, got {self.bootstrap}")
-        if self.limit is not None and self.limit < 1:
-            raise ConfigError(f"--limit must be at least 1, got {self.limit}")
+        check_positive(self, ("limit",))
         from mmreward.probe import select
 
         select(self.probes)  # an unknown probe name fails here, before the model loads
 
 
-def read_data(path: str) -> list:
-    from mmreward.scoring.score_file import read_records
-
-    if not Path(path).is_file():
-        raise InputError(f"--data {path!r}: no such file")
-    return read_records(path)  # a line that is not JSON stays a RecordError: the report lists it
-
-
 def run(model_opts: ModelOptions, judge: JudgeOptions, cfg: ProbeConfig) -> int:
-    from mmreward.commands.common import load_model
+    from mmreward.commands.common import load_model, read_records
     from mmreward.probe import probe
 
-    records = read_data(cfg.data)  # before minutes of model loading
+    # before minutes of model loading; a line that is not JSON stays a RecordError: the report lists it
+    records = read_records(cfg.data, "--data")
     if cfg.media_root is not None and not Path(cfg.media_root).is_dir():
         raise InputError(f"--media-root {cfg.media_root!r}: no such directory")
     model = load_model(model_opts, judge)

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmreward.commands.parsing import Command
-from mmreward.errors import ConfigError, InputError
-from mmreward.models.options import JudgeOptions, ModelOptions
+from mmreward.errors import InputError
+from mmreward.models.options import JudgeOptions, ModelOptions, check_positive
 from mmreward.scoring.jsonl import MAX_LINE_BYTES
 
 
@@ -29,10 +29,7 @@ class ScoreConfig:
     no_progress: bool = field(default=False, metadata={"help": "no progress bar"})
 
     def __post_init__(self):
-        if self.batch_size < 1:
-            raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
-        if self.max_line_bytes < 1:
-            raise ConfigError(f"--max-line-bytes must be at least 1, got {self.max_line_bytes}")
+        check_positive(self, ("batch_size", "max_line_bytes"))
 
 
 def run(model_opts: ModelOptions, judge: JudgeOptions, cfg: ScoreConfig) -> int:
