@@ -248,12 +248,18 @@ def _open_backend(source: str | bytes, path: str, backend: str, num_threads: int
     if backend not in ("auto", *BACKENDS):
         raise ValueError(f"unknown video backend {backend!r}; use auto, decord or pyav")
     names = ["decord", "pyav"] if backend == "auto" else [backend]
+    # PyAV's scan of bytes before decord sees them serves again: as the PyAV backend, or as
+    # the reference of decord's seek check (one scan, not two)
+    probed = None
     if "decord" in names and isinstance(source, bytes):
-        _probe_bytes(source, path, num_threads)
+        probed = _probe_bytes(source, path, num_threads)
     causes = []
     for name in names:
         try:
-            opened = BACKENDS[name](source, num_threads=num_threads)
+            if name == "pyav" and probed is not None:
+                opened = probed
+            else:
+                opened = BACKENDS[name](source, num_threads=num_threads)
         except ImportError as exc:
             causes.append(f"{name} not installed ({exc})")
         except VideoError:
@@ -261,28 +267,29 @@ def _open_backend(source: str | bytes, path: str, backend: str, num_threads: int
         except Exception as exc:
             causes.append(f"{name}: {_short(exc)}")
         else:
-            return _check_decord_seeks(source, opened, num_threads) if backend == "auto" else opened
+            return _check_decord_seeks(source, opened, num_threads, probed) if backend == "auto" else opened
     if all("not installed" in c for c in causes):
         raise RuntimeError("no video backend available: install decord or av (PyAV)")
     # the last backend's message is the most specific (PyAV names ffmpeg's reason)
     raise VideoError(path, f"not a readable video ({causes[-1]})")
 
 
-def _probe_bytes(source: bytes, path: str, num_threads: int) -> None:
-    """PyAV's packet scan before decord opens bytes: decord logs the raw bytes it cannot open
-    to stderr."""
+def _probe_bytes(source: bytes, path: str, num_threads: int) -> PyAVBackend | None:
+    """PyAV's packet scan before decord opens bytes (decord logs the raw bytes it cannot open
+    to stderr): the PyAV backend of those bytes, or None without PyAV."""
     try:
-        PyAVBackend(source, num_threads=num_threads).close()
+        return PyAVBackend(source, num_threads=num_threads)
     except ImportError:
-        return  # decord alone, then
+        return None  # decord alone, then
     except VideoError:
         raise
     except Exception as exc:
         raise VideoError(path, f"not a readable video (pyav: {_short(exc)})") from None
 
 
-def _check_decord_seeks(source: str | bytes, opened, num_threads: int):
-    """decord, unless its seeks would land on the wrong frames; then PyAV.
+def _check_decord_seeks(source: str | bytes, opened, num_threads: int, reference: PyAVBackend | None = None):
+    """decord, unless its seeks would land on the wrong frames; then PyAV (`reference`, when
+    the caller has scanned the source with it already).
 
     decord numbers keyframes by their position in *decode* order. In open-GOP
     streams (an I-frame followed by B-frames displayed before it) that is not
@@ -293,7 +300,7 @@ def _check_decord_seeks(source: str | bytes, opened, num_threads: int):
     if opened.name != "decord":
         return opened
     try:
-        reference = PyAVBackend(source, num_threads=num_threads)
+        reference = reference if reference is not None else PyAVBackend(source, num_threads=num_threads)
     except VideoError:
         raise
     except Exception:  # PyAV missing or unable to scan: decord is all there is
