@@ -170,21 +170,24 @@ class _Writer:
         if self.f is None:
             self.f = open(self.path, "a", encoding="utf-8")
         for index, out in pairs:
-            line = self._line(index, out)
-            self.f.write(dump_line({"_line": index, **line} if self.keyed else line) + "\n")
+            self.f.write(self._line(index, out) + "\n")
         self.f.flush()  # a SIGKILL after this loses nothing that was written
         self.written += len(pairs)
         if self.stop_after is not None and self.written >= self.stop_after:
             os.kill(os.getpid(), signal.SIGSTOP)
 
-    def _line(self, index: int, out: dict) -> dict:
+    def _line(self, index: int, out: dict) -> str:
+        """The JSON text of the line for entry `index`, serialised once."""
         line = self.source.format(index, out)
         try:
-            dump_line(line)
-            return line
+            return self._dump(index, line)
         except (ValueError, RecursionError):  # a NaN reward, ...
-            return self.source.format(index, {"error": "the model's output cannot be written as JSON "
-                                                       "(a non-finite number, or nested too deeply)"})
+            return self._dump(index, self.source.format(index, {
+                "error": "the model's output cannot be written as JSON "
+                         "(a non-finite number, or nested too deeply)"}))
+
+    def _dump(self, index: int, line: dict) -> str:
+        return dump_line({"_line": index, **line} if self.keyed else line)
 
     def close(self) -> None:
         if self.f is not None:
