@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
 
 # A truncated JPEG must be an error, not a silently grey-padded image.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -105,9 +105,10 @@ def normalize(im: Image.Image) -> Image.Image:
     A PIL image given in memory is taken at its current frame; `load_image` opens files
     at their first.
     """
-    im = ImageOps.exif_transpose(im)  # a no-op (a copy) without an orientation tag
+    if im.getexif().get(ExifTags.Base.Orientation, 1) != 1:  # without one, exif_transpose only copies
+        im = ImageOps.exif_transpose(im)
     if im.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-        im = Image.fromarray(_to_uint8(np.asarray(im), _declared_bits(im)), "L")
+        im = Image.fromarray(_to_uint8(np.asarray(im)), "L")
     if im.mode == "CMYK":
         return _cmyk_to_rgb(im)
     if im.mode in _ALPHA_MODES or "transparency" in im.info:
@@ -115,19 +116,10 @@ def normalize(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
-def _declared_bits(im: Image.Image) -> int | None:
-    """Bits per sample where the file says so (TIFF), for 32-bit integer images."""
-    if im.mode == "I" and hasattr(im, "tag_v2"):
-        bits = im.tag_v2.get(258)
-        return int(bits[0] if isinstance(bits, tuple) else bits) if bits else None
-    return None
-
-
-def _to_uint8(a: np.ndarray, bits: int | None = None) -> np.ndarray:
+def _to_uint8(a: np.ndarray) -> np.ndarray:
     """High-depth samples -> uint8 by the full range of their type (`_full_scale`)."""
     a = np.nan_to_num(a.astype(np.float64))
-    scale = 2 ** bits - 1 if bits else _full_scale(a)
-    return np.clip(np.rint(a * (255.0 / scale)), 0, 255).astype(np.uint8)
+    return np.clip(np.rint(a * (255.0 / _full_scale(a))), 0, 255).astype(np.uint8)
 
 
 def _full_scale(a: np.ndarray) -> float:
