@@ -70,6 +70,17 @@ def video_entry(value, opts: MediaOptions, patch: int, index: int = 0, fps=None,
     return entry
 
 
+def media_entry(processor, kind: str, value, opts: MediaOptions, settings: dict, index: int = 0,
+                fps=None) -> dict:
+    """A chat-content image or video (`kind`: "images" | "videos") with a preset's per-item
+    qwen-vl-utils settings from its load options: min_pixels / max_pixels for images,
+    video_frames (-> nframes) / video_max_pixels for videos."""
+    if kind == "images":
+        return image_entry(value, opts, index, settings.get("min_pixels"), settings.get("max_pixels"))
+    return video_entry(value, opts, patch_size(processor), index, fps, settings.get("video_frames"),
+                       settings.get("video_max_pixels"))
+
+
 def fetch_video(source: VideoSource, ele: dict, patch: int):
     """qwen-vl-utils 0.0.14 vision_process.py `fetch_video` with its decord reader
     (`_read_video_decord`), on an opened video: the frame range and count by its own

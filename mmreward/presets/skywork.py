@@ -57,15 +57,13 @@ class SkyworkVLReward(BaseRewardModel):
     def media_content(self, record: dict, media_root) -> list[dict]:
         """The user turn's media: the record's images then its videos, in any form a record
         accepts (RecordError naming the one that cannot be used)."""
-        opts, o = replace(self.media_opts, media_root=media_root), self.media
+        opts = replace(self.media_opts, media_root=media_root)
         content = []
         try:
-            for k, image in enumerate(media_list(record, "images", "record")):
-                content.append(qwen_media.image_entry(image, opts, k, o.get("min_pixels"), o.get("max_pixels")))
-            for k, video in enumerate(media_list(record, "videos", "record")):
-                content.append(qwen_media.video_entry(video, opts, qwen_media.patch_size(self.processor), k,
-                                                      record.get("fps"), o.get("video_frames"),
-                                                      o.get("video_max_pixels")))
+            for kind in ("images", "videos"):
+                for k, value in enumerate(media_list(record, kind, "record")):
+                    content.append(qwen_media.media_entry(self.processor, kind, value, opts, self.media, k,
+                                                          record.get("fps")))
         except MediaError as exc:  # keeps its kind (a file not found is retryable)
             raise type(exc)(f"record: {exc}") from None
         return content

@@ -181,7 +181,7 @@ class UnifiedReward(BaseRewardModel):
         """One question: the rendered text and the processor's media arguments. `files`: (kind,
         media) of candidates `first`, `first` + 1, ... (media in any form a record accepts; `fps`:
         the record's, for videos given as frames)."""
-        opts, o = replace(self.media_opts, media_root=media_root), self.options
+        opts = replace(self.media_opts, media_root=media_root)
         media = []
         for i, (kind, value) in enumerate(files, start=first):
             try:
@@ -189,11 +189,8 @@ class UnifiedReward(BaseRewardModel):
                     images = ([jpeg(qwen_media.raw_image(value, opts))] if kind == "images"
                               else jpeg_frames(value, opts=opts, fps=fps))
                     media += [{"type": "image", "image": im} for im in images]
-                elif kind == "images":
-                    media.append(qwen_media.image_entry(value, opts, 0, o.get("min_pixels"), o.get("max_pixels")))
                 else:
-                    media.append(qwen_media.video_entry(value, opts, qwen_media.patch_size(self.processor), 0, fps,
-                                                        o.get("video_frames"), o.get("video_max_pixels")))
+                    media.append(qwen_media.media_entry(self.processor, kind, value, opts, self.options, 0, fps))
             except MediaError as exc:  # keeps its kind (a file not found is retryable)
                 raise type(exc)(f"candidate {i}: {exc}") from None
         messages = [{"role": "user", "content": media + [
