@@ -27,6 +27,15 @@ def take_options(family: str, options: dict, allowed: Iterable[str]) -> dict:
     return given
 
 
+def backbone_options(options: dict):
+    """The runtime options as `mmreward.models.backbone.BackboneOptions` (no pixel bounds: a
+    preset feeds media as its official script did)."""
+    from mmreward.models.backbone import BackboneOptions
+
+    return BackboneOptions(dtype=options.get("dtype"), device=options.get("device"),
+                           attn_implementation=options.get("attn_implementation"))
+
+
 def media_options(options: dict) -> MediaOptions:
     """The record media limits among a preset's options (`MEDIA_CAPS`; unset: the defaults)."""
     return MediaOptions(**{k: options[k] for k in MEDIA_CAPS if options.get(k) is not None})

@@ -22,7 +22,7 @@ from torch import nn
 
 from mmreward.errors import ConfigError, MediaError, RecordError
 from mmreward.presets import qwen_media
-from mmreward.presets.common import check_mode, media_list, media_options, preferred, take_options
+from mmreward.presets.common import backbone_options, check_mode, media_list, media_options, preferred, take_options
 from mmreward.scoring.base import BaseRewardModel
 from mmreward.scoring.isolation import score_records
 from mmreward.scoring.media import MEDIA_CAPS
@@ -114,12 +114,11 @@ def load(name_or_path, mode=None, **options) -> SkyworkVLReward:
     attn_implementation."""
     from safetensors.torch import load_file
 
-    from mmreward.models.backbone import BackboneOptions, load_backbone
+    from mmreward.models.backbone import load_backbone
 
     check_mode("Skywork-VL-Reward", mode, "scalar")
     opts = take_options("Skywork-VL-Reward", options, OPTIONS)
-    backbone, processor, path = load_backbone(name_or_path, BackboneOptions(
-        dtype=opts.get("dtype"), device=opts.get("device"), attn_implementation=opts.get("attn_implementation")))
+    backbone, processor, path = load_backbone(name_or_path, backbone_options(opts))
     weights = load_file(str(Path(path) / VALUE_HEAD))
     weight, bias = (weights[k] for k in HEAD_KEYS)
     hidden = backbone.config.get_text_config().hidden_size

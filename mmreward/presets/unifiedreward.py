@@ -29,7 +29,7 @@ import torch
 from mmreward.errors import ConfigError, MediaError, RecordError
 from mmreward.presets import qwen_media
 from mmreward.presets import unifiedreward_prompts as P
-from mmreward.presets.common import candidate_media, check_mode, media_options, preferred, take_options
+from mmreward.presets.common import backbone_options, candidate_media, check_mode, media_options, preferred, take_options
 from mmreward.scoring.base import BaseRewardModel
 from mmreward.scoring.isolation import score_records
 from mmreward.scoring.media import MEDIA_CAPS, MediaOptions, open_video_source
@@ -271,7 +271,7 @@ def load(name_or_path, mode=None, **options) -> UnifiedReward:
     video_frames / video_max_pixels (qwen-vl-utils' per-item settings; default: the scripts'
     none), the record media limits (max_image_pixels, max_media_bytes, max_video_frames,
     default_fps), dtype, device, attn_implementation."""
-    from mmreward.models.backbone import BackboneOptions, load_backbone
+    from mmreward.models.backbone import load_backbone
     from mmreward.registry import preset_for
 
     check_mode("UnifiedReward", mode, "generative")
@@ -279,8 +279,7 @@ def load(name_or_path, mode=None, **options) -> UnifiedReward:
     preset = opts.get("preset") or preset_for(name_or_path) or "unifiedreward"
     check_task(preset, ["think", "think-qwen3vl"] if preset == "unifiedreward-think" else ["unifiedreward"],
                opts.get("task"), opts.get("media"))  # before minutes of loading
-    backbone, processor, path = load_backbone(name_or_path, BackboneOptions(
-        dtype=opts.get("dtype"), device=opts.get("device"), attn_implementation=opts.get("attn_implementation")))
+    backbone, processor, path = load_backbone(name_or_path, backbone_options(opts))
     variant = "unifiedreward"
     if preset == "unifiedreward-think":
         variant = "think-qwen3vl" if backbone.config.model_type.startswith("qwen3_vl") else "think"
