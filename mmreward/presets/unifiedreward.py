@@ -90,37 +90,29 @@ class Recipe:
     source: str = ""
 
 
-def _pair(text, noun):
-    return pair_verdict(text, noun)
-
-
-def _score(text, noun):
+def _score(text, noun):  # the point-score rule has no noun
     return final_score(text)
-
-
-def _think(text, noun):
-    return think_verdict(text, noun)
 
 
 #: (variant, task, media) -> Recipe. Variants: "unifiedreward" (1.0 and 2.0: inference_qwen/),
 #: "think" (UnifiedReward-Think/inference_qwen/), "think-qwen3vl" (its Qwen3-VL vLLM scripts).
 RECIPES = {
-    ("unifiedreward", "pair-rank", "image"): Recipe(P.PAIR_RANK_IMAGE, 512, _pair,
+    ("unifiedreward", "pair-rank", "image"): Recipe(P.PAIR_RANK_IMAGE, 512, pair_verdict,
                                                     source="inference_qwen/image_generation/qwen_pair_rank_image_generation.py"),
-    ("unifiedreward", "pair-rank", "video"): Recipe(P.PAIR_RANK_VIDEO, 1024, _pair,
+    ("unifiedreward", "pair-rank", "video"): Recipe(P.PAIR_RANK_VIDEO, 1024, pair_verdict,
                                                     source="inference_qwen/video_generation/qwen_pair_rank_video_generation.py"),
     ("unifiedreward", "point-score", "image"): Recipe(P.POINT_SCORE_IMAGE, 512, _score,
                                                       source="inference_qwen/image_generation/qwen_point_score_image_generation.py"),
     ("unifiedreward", "point-score", "video"): Recipe(P.POINT_SCORE_VIDEO, 1024, _score,
                                                       source="inference_qwen/video_generation/qwen_point_score_video_generation.py"),
-    ("think", "pair-rank", "image"): Recipe(P.THINK_PAIR_RANK_IMAGE, 512, _think,
+    ("think", "pair-rank", "image"): Recipe(P.THINK_PAIR_RANK_IMAGE, 512, think_verdict,
                                             source="UnifiedReward-Think/inference_qwen/image_generation/qwen_infer_cot_image_generation.py"),
-    ("think", "pair-rank", "video"): Recipe(P.THINK_PAIR_RANK_VIDEO, 1024, _think,
+    ("think", "pair-rank", "video"): Recipe(P.THINK_PAIR_RANK_VIDEO, 1024, think_verdict,
                                             source="UnifiedReward-Think/inference_qwen/video_generation/qwen_infer_cot_video_generation.py"),
     # vllm_request.py: max_tokens 4096, images JPEG-encoded (quality 95) before the text
-    ("think-qwen3vl", "pair-rank", "image"): Recipe(P.THINK_QWEN3VL_PAIR_RANK_IMAGE, 4096, _think, "jpeg",
+    ("think-qwen3vl", "pair-rank", "image"): Recipe(P.THINK_QWEN3VL_PAIR_RANK_IMAGE, 4096, think_verdict, "jpeg",
                                                     source="UnifiedReward-Think-qwen3vl-inference/qwen3vl_infer_cot_image_generation.py"),
-    ("think-qwen3vl", "pair-rank", "video"): Recipe(P.THINK_QWEN3VL_PAIR_RANK_VIDEO, 4096, _think, "jpeg",
+    ("think-qwen3vl", "pair-rank", "video"): Recipe(P.THINK_QWEN3VL_PAIR_RANK_VIDEO, 4096, think_verdict, "jpeg",
                                                     source="UnifiedReward-Think-qwen3vl-inference/qwen3vl_infer_cot_video_generation.py"),
 }
 NOUNS = {"image": "Image", "video": "Video"}
