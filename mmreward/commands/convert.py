@@ -29,18 +29,15 @@ class ConvertConfig:
 
 
 def run(cfg: ConvertConfig) -> int:
-    import json
-
     from mmreward.presets import videoreward
-    from mmreward.presets.videoreward_checkpoint import is_release_dir
+    from mmreward.presets.videoreward_checkpoint import is_release_dir, read_model_config
 
     src, out = Path(cfg.path), Path(cfg.out)
     if not is_release_dir(src):
         raise ModelNotFoundError(f"{src}: not a VideoReward release (model_config.json + checkpoint-*/model.pth)")
     if out.exists() and any(out.iterdir()):
         raise InputError(f"--out {out}: exists and is not empty")
-    dtype = cfg.dtype or json.loads((src / "model_config.json").read_text()).get(
-        "model_config", {}).get("torch_dtype") or "float32"
+    dtype = cfg.dtype or read_model_config(src)["model_config"].get("torch_dtype") or "float32"
     if dtype == "auto":
         dtype = "float32"
     model = videoreward.load(src, device="cpu", dtype=dtype, checkpoint_step=cfg.checkpoint_step, base=cfg.base)

@@ -27,6 +27,15 @@ def take_options(family: str, options: dict, allowed: Iterable[str]) -> dict:
     return given
 
 
+def backbone_options(options: dict):
+    """The runtime options as `mmreward.models.backbone.BackboneOptions` (no pixel bounds: a
+    preset feeds media as its official script did)."""
+    from mmreward.models.backbone import BackboneOptions
+
+    return BackboneOptions(dtype=options.get("dtype"), device=options.get("device"),
+                           attn_implementation=options.get("attn_implementation"))
+
+
 def media_options(options: dict) -> MediaOptions:
     """The record media limits among a preset's options (`MEDIA_CAPS`; unset: the defaults)."""
     return MediaOptions(**{k: options[k] for k in MEDIA_CAPS if options.get(k) is not None})
@@ -51,28 +60,20 @@ def media_list(holder: dict, kind: str, where: str) -> list:
     return list(value)
 
 
-def candidate_media(record: dict, kinds: tuple[str, ...], texts: bool = False,
-                    prompt_media: bool = False) -> list[tuple[str, Any]]:
+def candidate_media(record: dict, kinds: tuple[str, ...]) -> list[tuple[str, Any]]:
     """(kind, media) of each candidate's single image or video (in any form a record accepts,
-    opened later), checked against what the model takes.
-
-    `kinds`: the media a candidate may hold ("images", "videos"); `texts`: whether a candidate may
-    carry text instead; `prompt_media`: whether the record itself may hold images/videos.
-    """
+    opened later), checked against what the model takes (`kinds`: "images", "videos"); the
+    record itself may hold no media (these models judge the candidates' own)."""
     check_record(record)
-    if not prompt_media and (media_list(record, "images", "record") or media_list(record, "videos", "record")):
+    if media_list(record, "images", "record") or media_list(record, "videos", "record"):
         raise RecordError("this model judges the candidates' own media; the record may not hold "
                           "'images' or 'videos' of its own")
     out = []
     for i, cand in enumerate(record["candidates"]):
         where = f"candidate {i}"
         held = {k: items for k in ("images", "videos") if (items := media_list(cand, k, where))}
-        if cand.get("text") is not None and not texts:
+        if cand.get("text") is not None:
             raise RecordError(f"{where}: this model judges generated {' or '.join(kinds)}, not text")
-        if texts:
-            if held:
-                raise RecordError(f"{where}: this model scores text answers; put the media on the record")
-            continue
         if len(held) != 1 or next(iter(held)) not in kinds or len(next(iter(held.values()))) != 1:
             raise RecordError(f"{where}: needs exactly one of {' or '.join(kinds)} (one each)")
         kind, (media,) = next(iter(held.items()))

@@ -70,6 +70,17 @@ def video_entry(value, opts: MediaOptions, patch: int, index: int = 0, fps=None,
     return entry
 
 
+def media_entry(processor, kind: str, value, opts: MediaOptions, settings: dict, index: int = 0,
+                fps=None) -> dict:
+    """A chat-content image or video (`kind`: "images" | "videos") with a preset's per-item
+    qwen-vl-utils settings from its load options: min_pixels / max_pixels for images,
+    video_frames (-> nframes) / video_max_pixels for videos."""
+    if kind == "images":
+        return image_entry(value, opts, index, settings.get("min_pixels"), settings.get("max_pixels"))
+    return video_entry(value, opts, patch_size(processor), index, fps, settings.get("video_frames"),
+                       settings.get("video_max_pixels"))
+
+
 def fetch_video(source: VideoSource, ele: dict, patch: int):
     """qwen-vl-utils 0.0.14 vision_process.py `fetch_video` with its decord reader
     (`_read_video_decord`), on an opened video: the frame range and count by its own
@@ -79,8 +90,6 @@ def fetch_video(source: VideoSource, ele: dict, patch: int):
     antialiased resize of the uint8 frames cast to float. -> (float [T, C, H, W], metadata)."""
     import torch
     from qwen_vl_utils import vision_process as qv
-    from torchvision.transforms import InterpolationMode
-    from torchvision.transforms import functional as TF
 
     try:
         start, end, total = qv.calculate_video_frame_range(ele, source.num_frames, source.fps)
@@ -88,21 +97,33 @@ def fetch_video(source: VideoSource, ele: dict, patch: int):
     except ValueError as exc:  # e.g. a one-frame clip: qwen-vl-utils needs two
         raise MediaError(f"{source.name}: {exc}") from None
     idx = torch.linspace(start, end, n).round().long().tolist()
-    video = torch.from_numpy(source.frames(idx)).permute(0, 3, 1, 2)
     factor = patch * qv.SPATIAL_MERGE_SIZE
     min_pixels = ele.get("min_pixels", qv.VIDEO_MIN_TOKEN_NUM * factor * factor)
     total_pixels = ele.get("total_pixels", qv.MODEL_SEQ_LEN * factor * factor * 0.9)
     max_pixels = max(min(qv.VIDEO_MAX_TOKEN_NUM * factor * factor, total_pixels / n * qv.FRAME_FACTOR),
                      int(min_pixels * 1.05))
     max_pixels = min(ele.get("max_pixels", max_pixels), max_pixels)
-    try:
-        h, w = qv.smart_resize(video.shape[2], video.shape[3], factor=factor, min_pixels=min_pixels,
-                               max_pixels=max_pixels)
-    except (ValueError, AssertionError) as exc:  # an aspect ratio over 200, min over max
-        raise MediaError(f"{source.name}: {exc}") from None
-    video = TF.resize(video, [h, w], interpolation=InterpolationMode.BICUBIC, antialias=True).float()
+    video = resized_frames(source, idx, factor, min_pixels, max_pixels)
     metadata = {"fps": source.fps, "frames_indices": idx, "total_num_frames": total, "video_backend": "decord"}
     return video, metadata
+
+
+def resized_frames(source: VideoSource, idx: list[int], factor: int, min_pixels: int, max_pixels: float):
+    """The frames at `idx`, resized as qwen-vl-utils' `fetch_video` (and VideoAlign's copy of it)
+    resizes them: its `smart_resize`, then a bicubic antialiased resize of the uint8 frames, cast
+    to float. -> float [T, C, H, W]."""
+    import torch
+    from qwen_vl_utils.vision_process import smart_resize
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms import functional as TF
+
+    video = torch.from_numpy(source.frames(idx)).permute(0, 3, 1, 2)
+    try:
+        h, w = smart_resize(video.shape[2], video.shape[3], factor=factor, min_pixels=min_pixels,
+                            max_pixels=max_pixels)
+    except (ValueError, AssertionError) as exc:  # an aspect ratio over 200, min over max
+        raise MediaError(f"{source.name}: {exc}") from None
+    return TF.resize(video, [h, w], interpolation=InterpolationMode.BICUBIC, antialias=True).float()
 
 
 def is_qwen3(processor) -> bool:

@@ -22,7 +22,7 @@ from torch import nn
 
 from mmreward.errors import ConfigError, MediaError, RecordError
 from mmreward.presets import qwen_media
-from mmreward.presets.common import check_mode, media_list, media_options, preferred, take_options
+from mmreward.presets.common import backbone_options, check_mode, media_list, media_options, preferred, take_options
 from mmreward.scoring.base import BaseRewardModel
 from mmreward.scoring.isolation import score_records
 from mmreward.scoring.media import MEDIA_CAPS
@@ -57,15 +57,13 @@ class SkyworkVLReward(BaseRewardModel):
     def media_content(self, record: dict, media_root) -> list[dict]:
         """The user turn's media: the record's images then its videos, in any form a record
         accepts (RecordError naming the one that cannot be used)."""
-        opts, o = replace(self.media_opts, media_root=media_root), self.media
+        opts = replace(self.media_opts, media_root=media_root)
         content = []
         try:
-            for k, image in enumerate(media_list(record, "images", "record")):
-                content.append(qwen_media.image_entry(image, opts, k, o.get("min_pixels"), o.get("max_pixels")))
-            for k, video in enumerate(media_list(record, "videos", "record")):
-                content.append(qwen_media.video_entry(video, opts, qwen_media.patch_size(self.processor), k,
-                                                      record.get("fps"), o.get("video_frames"),
-                                                      o.get("video_max_pixels")))
+            for kind in ("images", "videos"):
+                for k, value in enumerate(media_list(record, kind, "record")):
+                    content.append(qwen_media.media_entry(self.processor, kind, value, opts, self.media, k,
+                                                          record.get("fps")))
         except MediaError as exc:  # keeps its kind (a file not found is retryable)
             raise type(exc)(f"record: {exc}") from None
         return content
@@ -116,12 +114,11 @@ def load(name_or_path, mode=None, **options) -> SkyworkVLReward:
     attn_implementation."""
     from safetensors.torch import load_file
 
-    from mmreward.models.backbone import BackboneOptions, load_backbone
+    from mmreward.models.backbone import load_backbone
 
     check_mode("Skywork-VL-Reward", mode, "scalar")
     opts = take_options("Skywork-VL-Reward", options, OPTIONS)
-    backbone, processor, path = load_backbone(name_or_path, BackboneOptions(
-        dtype=opts.get("dtype"), device=opts.get("device"), attn_implementation=opts.get("attn_implementation")))
+    backbone, processor, path = load_backbone(name_or_path, backbone_options(opts))
     weights = load_file(str(Path(path) / VALUE_HEAD))
     weight, bias = (weights[k] for k in HEAD_KEYS)
     hidden = backbone.config.get_text_config().hidden_size

@@ -29,7 +29,7 @@ import torch
 from mmreward.errors import ConfigError, MediaError, RecordError
 from mmreward.presets import qwen_media
 from mmreward.presets import unifiedreward_prompts as P
-from mmreward.presets.common import candidate_media, check_mode, media_options, preferred, take_options
+from mmreward.presets.common import backbone_options, candidate_media, check_mode, media_options, preferred, take_options
 from mmreward.scoring.base import BaseRewardModel
 from mmreward.scoring.isolation import score_records
 from mmreward.scoring.media import MEDIA_CAPS, MediaOptions, open_video_source
@@ -90,37 +90,29 @@ class Recipe:
     source: str = ""
 
 
-def _pair(text, noun):
-    return pair_verdict(text, noun)
-
-
-def _score(text, noun):
+def _score(text, noun):  # the point-score rule has no noun
     return final_score(text)
-
-
-def _think(text, noun):
-    return think_verdict(text, noun)
 
 
 #: (variant, task, media) -> Recipe. Variants: "unifiedreward" (1.0 and 2.0: inference_qwen/),
 #: "think" (UnifiedReward-Think/inference_qwen/), "think-qwen3vl" (its Qwen3-VL vLLM scripts).
 RECIPES = {
-    ("unifiedreward", "pair-rank", "image"): Recipe(P.PAIR_RANK_IMAGE, 512, _pair,
+    ("unifiedreward", "pair-rank", "image"): Recipe(P.PAIR_RANK_IMAGE, 512, pair_verdict,
                                                     source="inference_qwen/image_generation/qwen_pair_rank_image_generation.py"),
-    ("unifiedreward", "pair-rank", "video"): Recipe(P.PAIR_RANK_VIDEO, 1024, _pair,
+    ("unifiedreward", "pair-rank", "video"): Recipe(P.PAIR_RANK_VIDEO, 1024, pair_verdict,
                                                     source="inference_qwen/video_generation/qwen_pair_rank_video_generation.py"),
     ("unifiedreward", "point-score", "image"): Recipe(P.POINT_SCORE_IMAGE, 512, _score,
                                                       source="inference_qwen/image_generation/qwen_point_score_image_generation.py"),
     ("unifiedreward", "point-score", "video"): Recipe(P.POINT_SCORE_VIDEO, 1024, _score,
                                                       source="inference_qwen/video_generation/qwen_point_score_video_generation.py"),
-    ("think", "pair-rank", "image"): Recipe(P.THINK_PAIR_RANK_IMAGE, 512, _think,
+    ("think", "pair-rank", "image"): Recipe(P.THINK_PAIR_RANK_IMAGE, 512, think_verdict,
                                             source="UnifiedReward-Think/inference_qwen/image_generation/qwen_infer_cot_image_generation.py"),
-    ("think", "pair-rank", "video"): Recipe(P.THINK_PAIR_RANK_VIDEO, 1024, _think,
+    ("think", "pair-rank", "video"): Recipe(P.THINK_PAIR_RANK_VIDEO, 1024, think_verdict,
                                             source="UnifiedReward-Think/inference_qwen/video_generation/qwen_infer_cot_video_generation.py"),
     # vllm_request.py: max_tokens 4096, images JPEG-encoded (quality 95) before the text
-    ("think-qwen3vl", "pair-rank", "image"): Recipe(P.THINK_QWEN3VL_PAIR_RANK_IMAGE, 4096, _think, "jpeg",
+    ("think-qwen3vl", "pair-rank", "image"): Recipe(P.THINK_QWEN3VL_PAIR_RANK_IMAGE, 4096, think_verdict, "jpeg",
                                                     source="UnifiedReward-Think-qwen3vl-inference/qwen3vl_infer_cot_image_generation.py"),
-    ("think-qwen3vl", "pair-rank", "video"): Recipe(P.THINK_QWEN3VL_PAIR_RANK_VIDEO, 4096, _think, "jpeg",
+    ("think-qwen3vl", "pair-rank", "video"): Recipe(P.THINK_QWEN3VL_PAIR_RANK_VIDEO, 4096, think_verdict, "jpeg",
                                                     source="UnifiedReward-Think-qwen3vl-inference/qwen3vl_infer_cot_video_generation.py"),
 }
 NOUNS = {"image": "Image", "video": "Video"}
@@ -181,7 +173,7 @@ class UnifiedReward(BaseRewardModel):
         """One question: the rendered text and the processor's media arguments. `files`: (kind,
         media) of candidates `first`, `first` + 1, ... (media in any form a record accepts; `fps`:
         the record's, for videos given as frames)."""
-        opts, o = replace(self.media_opts, media_root=media_root), self.options
+        opts = replace(self.media_opts, media_root=media_root)
         media = []
         for i, (kind, value) in enumerate(files, start=first):
             try:
@@ -189,11 +181,8 @@ class UnifiedReward(BaseRewardModel):
                     images = ([jpeg(qwen_media.raw_image(value, opts))] if kind == "images"
                               else jpeg_frames(value, opts=opts, fps=fps))
                     media += [{"type": "image", "image": im} for im in images]
-                elif kind == "images":
-                    media.append(qwen_media.image_entry(value, opts, 0, o.get("min_pixels"), o.get("max_pixels")))
                 else:
-                    media.append(qwen_media.video_entry(value, opts, qwen_media.patch_size(self.processor), 0, fps,
-                                                        o.get("video_frames"), o.get("video_max_pixels")))
+                    media.append(qwen_media.media_entry(self.processor, kind, value, opts, self.options, 0, fps))
             except MediaError as exc:  # keeps its kind (a file not found is retryable)
                 raise type(exc)(f"candidate {i}: {exc}") from None
         messages = [{"role": "user", "content": media + [
@@ -274,7 +263,7 @@ def load(name_or_path, mode=None, **options) -> UnifiedReward:
     video_frames / video_max_pixels (qwen-vl-utils' per-item settings; default: the scripts'
     none), the record media limits (max_image_pixels, max_media_bytes, max_video_frames,
     default_fps), dtype, device, attn_implementation."""
-    from mmreward.models.backbone import BackboneOptions, load_backbone
+    from mmreward.models.backbone import load_backbone
     from mmreward.registry import preset_for
 
     check_mode("UnifiedReward", mode, "generative")
@@ -282,8 +271,7 @@ def load(name_or_path, mode=None, **options) -> UnifiedReward:
     preset = opts.get("preset") or preset_for(name_or_path) or "unifiedreward"
     check_task(preset, ["think", "think-qwen3vl"] if preset == "unifiedreward-think" else ["unifiedreward"],
                opts.get("task"), opts.get("media"))  # before minutes of loading
-    backbone, processor, path = load_backbone(name_or_path, BackboneOptions(
-        dtype=opts.get("dtype"), device=opts.get("device"), attn_implementation=opts.get("attn_implementation")))
+    backbone, processor, path = load_backbone(name_or_path, backbone_options(opts))
     variant = "unifiedreward"
     if preset == "unifiedreward-think":
         variant = "think-qwen3vl" if backbone.config.model_type.startswith("qwen3_vl") else "think"

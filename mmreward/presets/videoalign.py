@@ -152,9 +152,8 @@ def read_frames(source, max_pixels: int, fps: float | None = None, nframes: floa
     qwen-vl-utils' smart_resize (factor 28, min 128 x 28 x 28, max `max_pixels`) with bicubic
     antialiased interpolation of the uint8 frames, then cast to float."""
     import torch
-    from qwen_vl_utils.vision_process import smart_resize
-    from torchvision.transforms import InterpolationMode
-    from torchvision.transforms import functional as TF
+
+    from mmreward.presets.qwen_media import resized_frames
 
     if sample_type != "uniform":
         raise ConfigError(f"VideoReward sample_type {sample_type!r}: only the released 'uniform' is supported")
@@ -164,8 +163,5 @@ def read_frames(source, max_pixels: int, fps: float | None = None, nframes: floa
     total, video_fps = source.num_frames, source.fps
     n = frame_count(total, video_fps, fps, nframes)
     idx = torch.linspace(0, total - 1, n).round().long().tolist()
-    video = torch.from_numpy(source.frames(idx)).permute(0, 3, 1, 2)
-    h, w = smart_resize(video.shape[2], video.shape[3], factor=IMAGE_FACTOR,
-                        min_pixels=VIDEO_MIN_PIXELS, max_pixels=max_pixels)
-    video = TF.resize(video, [h, w], interpolation=InterpolationMode.BICUBIC, antialias=True).float()
+    video = resized_frames(source, idx, IMAGE_FACTOR, VIDEO_MIN_PIXELS, max_pixels)
     return Frames(video, idx, float(video_fps), total)

@@ -30,7 +30,7 @@ from torch import nn
 
 from mmreward.errors import ConfigError, MediaError, RecordError
 from mmreward.presets import videoalign
-from mmreward.presets.common import candidate_media, check_mode, media_options, preferred, take_options
+from mmreward.presets.common import backbone_options, candidate_media, check_mode, media_options, preferred, take_options
 from mmreward.presets.videoreward_checkpoint import (CONVERTED_CONFIG, HEAD_FILE, is_converted_dir,
                                                      is_release_dir, load_release_state, read_model_config,
                                                      resolve_base)
@@ -280,15 +280,14 @@ def _load_release(path: Path, dtype, device, opts: dict):
 
 def _load_converted(path: Path, dtype, device, opts: dict):
     from safetensors.torch import load_file
-    from transformers import AutoProcessor, Qwen2VLForConditionalGeneration
+
+    from mmreward.models.backbone import load_backbone
 
     for key in ("checkpoint_step", "base"):
         if key in opts:
             raise ConfigError(f"{path} is a converted VideoReward checkpoint; {key} applies to the release only")
     settings = json.loads((path / CONVERTED_CONFIG).read_text())
-    processor = AutoProcessor.from_pretrained(str(path))
-    processor.tokenizer.padding_side = "right"
-    kwargs = {"attn_implementation": opts["attn_implementation"]} if opts.get("attn_implementation") else {}
-    backbone = Qwen2VLForConditionalGeneration.from_pretrained(str(path), dtype=dtype, **kwargs).to(device).eval()
+    # an ordinary transformers directory (Qwen2-VL, right padding): the shared backbone loader
+    backbone, processor, _ = load_backbone(path, backbone_options({**opts, "device": device}))
     head = _head(load_file(str(path / HEAD_FILE))["weight"], dtype, device)
     return backbone, processor, head, settings
