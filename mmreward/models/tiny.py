@@ -21,30 +21,27 @@ IMAGE_MAX_PIXELS = 16384 * 28 * 28
 VIDEO_MIN_PIXELS = 128 * 28 * 28
 VIDEO_MAX_PIXELS = 768 * 28 * 28
 
+# The tiny decoder every family shares: 2 layers, hidden 64, head_dim 16
+# (M-RoPE section [2, 3, 3] = head_dim / 2).
+FAMILY_TEXT = dict(
+    vocab_size=151936, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+    num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=32768, rms_norm_eps=1e-6,
+    bos_token_id=151643, eos_token_id=151645, pad_token_id=151643, tie_word_embeddings=True,
+)
+FAMILY_SPECIAL_IDS = dict(image_token_id=151655, video_token_id=151656, vision_start_token_id=151652,
+                          vision_end_token_id=151653, tie_word_embeddings=True)
+CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
+
 
 def tiny_config(vocab_size: int = 151936):
     from transformers import Qwen2_5_VLConfig
 
-    head_dim = 16
     return Qwen2_5_VLConfig(
-        text_config=dict(
-            vocab_size=vocab_size,
-            hidden_size=64,
-            intermediate_size=128,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            num_key_value_heads=2,
-            head_dim=head_dim,
-            max_position_embeddings=32768,
-            rms_norm_eps=1e-6,
-            # M-RoPE splits head_dim/2 frequencies into temporal/height/width parts,
-            # scaled down from the real [16, 24, 24] of head_dim 128.
-            rope_parameters={"rope_type": "default", "rope_theta": 1e6, "mrope_section": [2, 3, 3]},
-            bos_token_id=151643,
-            eos_token_id=151645,
-            pad_token_id=151643,
-            tie_word_embeddings=True,
-        ),
+        # M-RoPE splits head_dim/2 frequencies into temporal/height/width parts,
+        # scaled down from the real [16, 24, 24] of head_dim 128.
+        text_config=dict(FAMILY_TEXT, vocab_size=vocab_size, head_dim=16, rope_parameters={
+            "rope_type": "default", "rope_theta": 1e6, "mrope_section": [2, 3, 3]}),
         vision_config=dict(
             depth=2,
             hidden_size=32,
@@ -58,11 +55,7 @@ def tiny_config(vocab_size: int = 151936):
             fullatt_block_indexes=[1],
             in_channels=3,
         ),
-        image_token_id=151655,
-        video_token_id=151656,
-        vision_start_token_id=151652,
-        vision_end_token_id=151653,
-        tie_word_embeddings=True,
+        **FAMILY_SPECIAL_IDS,
     )
 
 
@@ -71,16 +64,15 @@ def tiny_processor():
 
     from mmreward.models.chat_template import QWEN2_VL_CHAT_TEMPLATE
 
-    clip_mean, clip_std = CLIP_MEAN, CLIP_STD
     image_processor = Qwen2VLImageProcessor(
         size={"shortest_edge": IMAGE_MIN_PIXELS, "longest_edge": IMAGE_MAX_PIXELS},
         patch_size=14, temporal_patch_size=2, merge_size=2,
-        image_mean=clip_mean, image_std=clip_std,
+        image_mean=CLIP_MEAN, image_std=CLIP_STD,
     )
     video_processor = Qwen2VLVideoProcessor(
         size={"shortest_edge": VIDEO_MIN_PIXELS, "longest_edge": VIDEO_MAX_PIXELS},
         patch_size=14, temporal_patch_size=2, merge_size=2,
-        image_mean=clip_mean, image_std=clip_std, do_sample_frames=False,
+        image_mean=CLIP_MEAN, image_std=CLIP_STD, do_sample_frames=False,
     )
     return Qwen2_5_VLProcessor(
         image_processor=image_processor,
@@ -92,17 +84,7 @@ def tiny_processor():
 
 def build_tiny(out_dir: str | Path, seed: int = 0) -> Path:
     """Write the tiny checkpoint (config, safetensors, processor) to `out_dir`."""
-    import torch
-    from transformers import Qwen2_5_VLForConditionalGeneration
-
-    out_dir = Path(out_dir)
-    torch.manual_seed(seed)
-    model = Qwen2_5_VLForConditionalGeneration(tiny_config())
-    model.generation_config.pad_token_id = 151643
-    model.generation_config.eos_token_id = [151645, 151643]
-    model.save_pretrained(out_dir)
-    tiny_processor().save_pretrained(out_dir)
-    return out_dir
+    return build_family_checkpoint("qwen2_5_vl", Path(out_dir), seed)
 
 
 def tiny_path() -> Path:
@@ -113,17 +95,6 @@ def tiny_path() -> Path:
 # ---------------------------------------------------------------- the other Qwen-VL families
 # Tiny random-weight Qwen2-VL and Qwen3-VL checkpoints with the released processor settings,
 # for tests of code that a family or a released model's layout decides (mmreward.presets).
-
-# Shared tiny decoder: 2 layers, hidden 64, head_dim 16 (M-RoPE section [2, 3, 3] = head_dim / 2).
-FAMILY_TEXT = dict(
-    vocab_size=151936, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-    num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=32768, rms_norm_eps=1e-6,
-    bos_token_id=151643, eos_token_id=151645, pad_token_id=151643, tie_word_embeddings=True,
-)
-FAMILY_SPECIAL_IDS = dict(image_token_id=151655, video_token_id=151656, vision_start_token_id=151652,
-                          vision_end_token_id=151653, tie_word_embeddings=True)
-CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
-CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 
 
 @functools.cache

@@ -65,7 +65,7 @@ def commit(out: str | Path, name: str, processes) -> Path:
             shutil.rmtree(replaced)
         else:
             os.rename(staging, final)
-        _fsync_dir(Path(out))
+        _fsync(Path(out))
         try:
             (Path(out) / STAGING).rmdir()  # only when empty: a folder left by a killed save stays
         except OSError:
@@ -102,15 +102,12 @@ def resume_point(out: str | Path, required: str, say: bool = True) -> Path | Non
 def _fsync_tree(root: Path) -> None:
     for folder, _, files in os.walk(root):
         for name in files:
-            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        _fsync_dir(Path(folder))
+            _fsync(Path(folder, name))
+        _fsync(Path(folder))
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync(path: Path) -> None:
+    """fsync a file, or a folder (its entries: the names in it)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -31,7 +31,7 @@ from mmreward.errors import ConfigError, InputError
 from mmreward.launch import cpu_only
 from mmreward.train import checkpoints
 from mmreward.train.agent_common import StoreCache, default_media_root, load_policy, read_items
-from mmreward.train.agent_data import collate_turns, trace_examples
+from mmreward.train.agent_data import collate_turns, encode_trace_turn
 from mmreward.train.agent_logprobs import TokenLogprobs
 from mmreward.train.common import BF16_HELP, default_bf16, refuse_sharding
 from mmreward.train.grpo_loss import grpo_loss
@@ -238,8 +238,8 @@ def train_grpo(policy, processor, ref_policy, items, agent_config, cfg: GRPOConf
 
         def spare():  # a sequence of this process's own rollouts, for the passes it adds (`update`)
             first = batch.traces[0]
-            ex = trace_examples(first, processor, stores.get(first.videos), agent_config.memory_window)[:1]
-            return micro_batches(ex, pad_id, 1, accelerator.device)[0]
+            ex = encode_trace_turn(first, 0, processor, stores.get(first.videos), agent_config.memory_window)
+            return micro_batches([ex], pad_id, 1, accelerator.device)[0]
 
         advantages = batch.advantages.flatten().to(accelerator.device)
         stats.update(update(accelerator, model, optimizer, batches, old, ref_lp, advantages, cfg, spare))

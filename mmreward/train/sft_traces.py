@@ -21,7 +21,7 @@ from mmreward.launch import process_state
 from mmreward.train.agent_common import StoreCache, default_media_root, load_policy
 from mmreward.train.agent_data import TurnCollator, encode_trace_turn
 from mmreward.train.agent_logprobs import TokenLogprobs, causal_lm_loss
-from mmreward.train.common import TrainArguments, stage_default
+from mmreward.train.common import TrainArguments, stage_default, write_summary
 
 
 @dataclass(kw_only=True)
@@ -86,7 +86,7 @@ def main(model, data, agent, cfg: TraceSFTConfig) -> int:
         return 0
     summary = {"traces": len(traces), "train_loss": result.training_loss, "steps": result.global_step,
                "agent_config": agent_config.to_dict()}
-    Path(cfg.output_dir, "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_summary(cfg.output_dir, summary)
     Path(cfg.output_dir, "agent_config.json").write_text(json.dumps(agent_config.to_dict(), indent=2) + "\n")
     print(json.dumps(summary))
     return 0
