@@ -28,7 +28,10 @@ class Encoder:
     def __init__(self, media_root=None):
         self.media_root = media_root
         self.opts = MediaOptions(media_root=media_root)
-        self.memo: dict[int, object] = {}
+        # id(value) -> (value, URI): the value is kept so that its id stays its own for the whole
+        # call (a video array's frames are views made and dropped one by one: a freed view's id
+        # comes back for a later frame, which would then be sent as the earlier one)
+        self.memo: dict[int, tuple[object, str]] = {}
 
     def as_sent(self, value, kind: str):
         """A path, data URI or encoded bytes as they go (alike for images and videos); else None."""
@@ -48,8 +51,8 @@ class Encoder:
         if key not in self.memo:
             buffer = io.BytesIO()
             open_image(value, self.opts, index).save(buffer, format="PNG")
-            self.memo[key] = encode_data_uri(buffer.getvalue(), "image/png")
-        return self.memo[key]
+            self.memo[key] = (value, encode_data_uri(buffer.getvalue(), "image/png"))
+        return self.memo[key][1]
 
     def video(self, value, index: int):
         sent = self.as_sent(value, "video")
