@@ -6,8 +6,8 @@ and is sent as a lossless PNG, so the service sees exactly the pixels an in-proc
 would. A video given as frames is sent as `{"frames": [PNG data URIs], "fps": ...}`;
 encoded video bytes as one data URI. Strings (paths, data URIs) are sent as they are,
 except that with `media_root` a path is read here, confined to that root, and inlined.
-Each distinct object is encoded once per call (TRL repeats a prompt's image for every
-completion).
+Each distinct object, and each path read here, is encoded once per call (TRL repeats a
+prompt's image for every completion).
 """
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ class Encoder:
         # call (a video array's frames are views made and dropped one by one: a freed view's id
         # comes back for a later frame, which would then be sent as the earlier one)
         self.memo: dict[int, tuple[object, str]] = {}
+        self.files: dict[str, str] = {}  # path under media_root -> its data URI (read once per call)
 
     def as_sent(self, value, kind: str):
         """A path, data URI or encoded bytes as they go (alike for images and videos); else None."""
@@ -70,10 +71,12 @@ class Encoder:
     def path(self, path: str, kind: str) -> str:
         if self.media_root is None:
             return path  # for the server to read under its own --media-root
-        full = resolve_media(path, self.media_root)
-        if not full.is_file():
-            raise MediaError(f"{kind} '{path}' not found under media root")
-        return encode_data_uri(full.read_bytes(), OCTET)
+        if path not in self.files:
+            full = resolve_media(path, self.media_root)
+            if not full.is_file():
+                raise MediaError(f"{kind} '{path}' not found under media root")
+            self.files[path] = encode_data_uri(full.read_bytes(), OCTET)
+        return self.files[path]
 
     def media(self, values, kind: str, where: str):
         if values is None:
