@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 
 from mmreward.errors import RecordError
+from mmreward.scoring.datauri import is_data_uri
 from mmreward.scoring.records import check_record
 
 
@@ -69,7 +70,7 @@ def media_values(record: Mapping):
 
 
 def is_path(value) -> bool:
-    return isinstance(value, str) and value[:5].lower() != "data:"
+    return isinstance(value, str) and not is_data_uri(value)
 
 
 def check_request_record(record, paths_allowed: bool) -> None:
