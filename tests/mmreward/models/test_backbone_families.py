@@ -29,6 +29,9 @@ from yes_token_checks import assert_yes_probability_is_full_softmax
 # the tiny builders live in mmreward.models.tiny (mmreward.presets' tests use them too)
 FAMILIES = {name: spec for name, spec in TINY_FAMILIES.items() if name != "qwen2_5_vl"}
 
+# each family builds and loads its own tiny checkpoint (~10 s a family on 2 cores): not for the fast loop
+pytestmark = pytest.mark.slow
+
 
 # ---------------------------------------------------------------- fixtures
 
