@@ -86,14 +86,14 @@ def evaluate(model, processor, items, config, media_root) -> dict:
 def load_policy(name):
     """(policy, processor) as the recipes load them, with the benchmark's small image bounds."""
     from mmreward.models.options import TrainModelOptions
-    from mmreward.train.agent_common import load_policy as load
+    from mmreward.train.agent.common import load_policy as load
 
     return load(TrainModelOptions(model=str(name), min_pixels=28 * 28, max_pixels=64 * 28 * 28))
 
 
 def sft(model_name, traces, config, media_root, out, args, epochs: float):
     """Cold-start SFT through the recipe (`sft_traces.train_on_traces`); returns the policy."""
-    from mmreward.train.sft_traces import TraceSFTConfig, train_on_traces
+    from mmreward.train.agent.sft_traces import TraceSFTConfig, train_on_traces
 
     if args.reuse and (Path(out) / "model.safetensors").is_file():  # a finished run of this stage
         return load_policy(out)
@@ -106,7 +106,7 @@ def sft(model_name, traces, config, media_root, out, args, epochs: float):
 
 
 def grpo(sft_dir, items, config, media_root, out, args, on_step=None):
-    from mmreward.train.grpo import GRPOConfig, train_grpo
+    from mmreward.train.agent.grpo import GRPOConfig, train_grpo
 
     policy, processor = load_policy(sft_dir)
     ref = load_policy(sft_dir)[0] if args.beta else None
@@ -120,7 +120,7 @@ def grpo(sft_dir, items, config, media_root, out, args, on_step=None):
 
 
 def rft_keep_rate(sft_dir, items, config, media_root, args) -> dict:
-    from mmreward.train.rft import sample_and_filter
+    from mmreward.train.agent.rft import sample_and_filter
 
     policy, processor = load_policy(sft_dir)
     sampling = AgentConfig.from_dict({**config.to_dict(), "temperature": args.temperature, "top_p": args.top_p})

@@ -19,7 +19,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, rotate_checkpoints
 
 from mmreward.train import checkpoints
 from mmreward.train.common import TrainArguments, pairwise_accuracy, write_summary
-from mmreward.train.data import PreferenceData, PreferenceDataset, read_preference_records
+from mmreward.train.reward.data import PreferenceData, PreferenceDataset, read_preference_records
 
 class RecipeTrainer(Trainer):
     def __init__(self, *args, loss_fn: Callable, **kwargs):

@@ -6,9 +6,10 @@ from typing import Literal
 
 from mmreward.commands.parsing import Command
 from mmreward.models.options import TrainModelOptions
-from mmreward.train import bt, grpo, rft, sft_traces, sft_yes_token
-from mmreward.train.agent_common import AgentOptions, ItemsData, TraceData
-from mmreward.train.data import PreferenceData
+from mmreward.train.agent import grpo, rft, sft_traces
+from mmreward.train.agent.common import AgentOptions, ItemsData, TraceData
+from mmreward.train.reward import bt, sft_yes_token
+from mmreward.train.reward.data import PreferenceData
 
 
 @dataclass

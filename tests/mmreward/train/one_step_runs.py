@@ -46,7 +46,7 @@ def planted_reward(trace, item) -> float:
 
 def grpo_step(work: Path) -> None:
     from agent_fixtures import CONFIG, LABELS, tiny
-    from mmreward.train.grpo import GRPOConfig, train_grpo
+    from mmreward.train.agent.grpo import GRPOConfig, train_grpo
 
     agent_cfg = CONFIG.__class__.from_dict({**CONFIG.to_dict(), "max_new_tokens": 4, "max_turns": 1})
     items = [{"id": name, "prompt": "a ball rolls", "videos": ["clip0.mp4", "clip1.mp4"], "labels": LABELS}

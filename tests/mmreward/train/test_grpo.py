@@ -12,7 +12,7 @@ import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from mmreward.train.grpo_loss import group_advantages, grpo_loss, k3_kl  # noqa: E402
+from mmreward.train.objectives import group_advantages, grpo_loss, k3_kl  # noqa: E402
 
 LOGP = torch.tensor([[-1.0, -2.0, 0.0], [-0.5, -0.5, -0.5]])
 OLD = torch.tensor([[-1.2, -1.5, 0.0], [-0.5, -0.9, -0.5]])
@@ -78,8 +78,8 @@ def test_mask_covers_exactly_the_sampled_tokens_of_a_real_rollout(clips):
     from agent_fixtures import CONFIG, tiny
     from mmreward.agent.frames import FrameStore
     from mmreward.agent.loop import rollout
-    from mmreward.train.agent_data import IGNORE, collate_turns, trace_examples
-    from mmreward.train.agent_logprobs import TokenLogprobs
+    from mmreward.train.agent.data import IGNORE, collate_turns, trace_examples
+    from mmreward.train.agent.logprobs import TokenLogprobs
 
     folder, videos = clips
     model, processor = tiny()
@@ -106,7 +106,7 @@ def test_mask_covers_exactly_the_sampled_tokens_of_a_real_rollout(clips):
 @pytest.mark.slow
 def test_grpo_runs_logs_checkpoints_and_resumes(clips, tmp_path):
     from agent_fixtures import CONFIG, LABELS, tiny
-    from mmreward.train.grpo import GRPOConfig, train_grpo
+    from mmreward.train.agent.grpo import GRPOConfig, train_grpo
 
     folder, videos = clips
     items = [{"id": "i0", "prompt": "a ball rolls", "videos": videos, "labels": LABELS}]
@@ -156,8 +156,8 @@ def trace_logprob(policy, processor, trace, folder) -> float:
     """log p(the trace's sampled tokens) under `policy`, every turn in its own context."""
     from agent_fixtures import CONFIG
     from mmreward.agent.frames import FrameStore
-    from mmreward.train.agent_data import collate_turns, trace_examples
-    from mmreward.train.agent_logprobs import TokenLogprobs
+    from mmreward.train.agent.data import collate_turns, trace_examples
+    from mmreward.train.agent.logprobs import TokenLogprobs
 
     with FrameStore(trace.videos, CONFIG.candidate_frames, CONFIG.frame_max_pixels, folder) as store:
         batch = collate_turns(trace_examples(trace, processor, store, CONFIG.memory_window),
@@ -172,7 +172,7 @@ def test_a_planted_reward_raises_the_rewarded_rollouts_log_probability(clips, tm
     """One GRPO step where the first rollout of the group earns 1 and the second 0: the update must
     make the rewarded rollout more likely and the other less (nothing moves without the step)."""
     from agent_fixtures import CONFIG, LABELS, tiny
-    from mmreward.train.grpo import GRPOConfig, train_grpo
+    from mmreward.train.agent.grpo import GRPOConfig, train_grpo
 
     folder, videos = clips
     agent_cfg = CONFIG.__class__.from_dict({**CONFIG.to_dict(), "max_new_tokens": 6, "max_turns": 1})

@@ -29,7 +29,7 @@ def fake_rollout_batch(model, processor, videos, prompt, config, n, media_root=N
 
 def test_keeps_only_fully_right_format_valid_traces(monkeypatch, tmp_path):
     import mmreward.agent.loop as loop
-    from mmreward.train.rft import sample_and_filter
+    from mmreward.train.agent.rft import sample_and_filter
 
     monkeypatch.setattr(loop, "rollout_batch", fake_rollout_batch)
     items = [{"id": f"i{i}", "prompt": "p", "videos": ["clip0.mp4", "clip1.mp4"], "labels": LABELS}

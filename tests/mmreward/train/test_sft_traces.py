@@ -12,7 +12,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from agent_fixtures import CONFIG, TEXTS, scripted, tiny, write_clips  # noqa: E402
 from mmreward.agent.frames import FrameStore  # noqa: E402
-from mmreward.train.agent_data import IGNORE, TurnCollator, trace_examples  # noqa: E402
+from mmreward.train.agent.data import IGNORE, TurnCollator, trace_examples  # noqa: E402
 
 IMAGE_PAD = 151655
 
@@ -74,7 +74,7 @@ def test_collator_pads_and_keeps_images_in_order(setup):
 
 def test_token_logprobs_match_the_full_causal_lm_loss(setup):
     """The cheap path (project only labelled positions) equals the model's own causal-LM loss."""
-    from mmreward.train.agent_logprobs import TokenLogprobs, causal_lm_loss
+    from mmreward.train.agent.logprobs import TokenLogprobs, causal_lm_loss
 
     _, trace, model, processor, store = setup
     examples = trace_examples(trace, processor, store, CONFIG.memory_window)
@@ -88,7 +88,7 @@ def test_token_logprobs_match_the_full_causal_lm_loss(setup):
 
 @pytest.mark.slow
 def test_sft_learns_and_resumes(setup, tmp_path):
-    from mmreward.train.sft_traces import TraceSFTConfig, train_on_traces
+    from mmreward.train.agent.sft_traces import TraceSFTConfig, train_on_traces
 
     folder, _, _, processor, _ = setup
     model, processor = tiny()

@@ -89,9 +89,9 @@ def test_help_shows_each_stage_its_own_defaults():
 
 
 def test_the_precision_rule(monkeypatch):
-    from mmreward.train.bt import BTConfig
+    from mmreward.train.reward.bt import BTConfig
     from mmreward.train.common import default_bf16
-    from mmreward.train.grpo import GRPOConfig
+    from mmreward.train.agent.grpo import GRPOConfig
 
     # this machine: no GPU, so fp32 throughout and CPU processes
     assert not default_bf16()
@@ -152,7 +152,7 @@ def test_grpo_under_bf16_autocast_keeps_fp32_master_weights(tmp_path, fresh_acce
     """The GPU default, checked on CPU (accelerate autocasts there too): the forward computes in
     bf16, the weights and the optimizer step stay fp32."""
     from agent_fixtures import CONFIG, LABELS, tiny, write_clips
-    from mmreward.train.grpo import GRPOConfig, train_grpo
+    from mmreward.train.agent.grpo import GRPOConfig, train_grpo
     from one_step_runs import planted_reward
 
     videos = write_clips(tmp_path)

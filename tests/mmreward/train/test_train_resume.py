@@ -143,7 +143,7 @@ def clips(tmp_path_factory):
 @pytest.mark.slow
 def test_trace_sft_resumes_to_the_same_weights(clips, tmp_path, capfd, crash_at):
     from agent_fixtures import CONFIG, scripted, tiny
-    from mmreward.train.sft_traces import TraceSFTConfig, train_on_traces
+    from mmreward.train.agent.sft_traces import TraceSFTConfig, train_on_traces
 
     folder, videos = clips
     traces = [scripted(videos, id=f"t{i}") for i in range(2)]  # 6 turn sequences, 1 a step
@@ -171,7 +171,7 @@ def test_trace_sft_resumes_to_the_same_weights(clips, tmp_path, capfd, crash_at)
 @pytest.mark.slow
 def test_grpo_resumes_to_the_same_weights(clips, tmp_path, capfd, crash_at):
     from agent_fixtures import CONFIG, LABELS, tiny
-    from mmreward.train.grpo import GRPOConfig, train_grpo
+    from mmreward.train.agent.grpo import GRPOConfig, train_grpo
     from one_step_runs import planted_reward
 
     folder, videos = clips

@@ -19,7 +19,7 @@ import torch
 from mmreward.scoring.batching import collate
 from mmreward.scoring.prompts import pairwise_question, pointwise_question
 from mmreward.train.common import TrainArguments
-from mmreward.train.losses import answer_token_loss
+from mmreward.train.objectives import answer_token_loss
 
 
 @dataclass(kw_only=True)

@@ -30,12 +30,12 @@ import torch
 from mmreward.errors import ConfigError, InputError
 from mmreward.launch import cpu_only
 from mmreward.train import checkpoints
-from mmreward.train.agent_common import StoreCache, default_media_root, load_policy, read_items
-from mmreward.train.agent_data import collate_turns, encode_trace_turn
-from mmreward.train.agent_logprobs import TokenLogprobs
+from mmreward.train.agent.common import StoreCache, default_media_root, load_policy, read_items
+from mmreward.train.agent.data import collate_turns, encode_trace_turn
+from mmreward.train.agent.logprobs import TokenLogprobs
 from mmreward.train.common import BF16_HELP, default_bf16, refuse_sharding
-from mmreward.train.grpo_loss import grpo_loss
-from mmreward.train.grpo_rollouts import batch_examples, collect
+from mmreward.train.objectives import grpo_loss
+from mmreward.train.agent.rollouts import batch_examples, collect
 
 STATE_NAME = "grpo_state.json"  # the step; written last into a checkpoint
 

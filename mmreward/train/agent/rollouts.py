@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from mmreward.train.grpo_loss import group_advantages
+from mmreward.train.objectives import group_advantages
 
 
 @dataclass
@@ -74,7 +74,7 @@ def batch_examples(batch: RolloutBatch, processor, store_cache, memory_window: i
     `skip_zero`: leave out rollouts whose advantage is exactly 0 (a group that taught nothing);
     only sound when the KL term is off, since they would still carry KL gradient.
     """
-    from mmreward.train.agent_data import trace_examples
+    from mmreward.train.agent.data import trace_examples
 
     adv = batch.advantages.flatten()
     out = []

@@ -18,9 +18,9 @@ from pathlib import Path
 import torch
 
 from mmreward.launch import process_state
-from mmreward.train.agent_common import StoreCache, default_media_root, load_policy
-from mmreward.train.agent_data import TurnCollator, encode_trace_turn
-from mmreward.train.agent_logprobs import TokenLogprobs, causal_lm_loss
+from mmreward.train.agent.common import StoreCache, default_media_root, load_policy
+from mmreward.train.agent.data import TurnCollator, encode_trace_turn
+from mmreward.train.agent.logprobs import TokenLogprobs, causal_lm_loss
 from mmreward.train.common import TrainArguments, stage_default, write_summary
 
 

@@ -17,7 +17,7 @@ from mmreward.models.head import OVERALL
 from mmreward.scoring.batching import collate
 from mmreward.scoring.prompts import scalar_prompt
 from mmreward.train.common import TrainArguments
-from mmreward.train.losses import bradley_terry_loss
+from mmreward.train.objectives import bradley_terry_loss
 
 
 @dataclass(kw_only=True)

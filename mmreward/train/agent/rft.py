@@ -20,9 +20,9 @@ import torch
 
 from mmreward.errors import ConfigError
 from mmreward.launch import process_state
-from mmreward.train.agent_common import default_media_root, load_policy, read_items
+from mmreward.train.agent.common import default_media_root, load_policy, read_items
 from mmreward.train.common import TrainArguments, stage_default
-from mmreward.train.sft_traces import train_on_traces
+from mmreward.train.agent.sft_traces import train_on_traces
 
 SAMPLES_NAME = "rft_traces.jsonl"
 KEEP_RATE_NAME = "rft_keep_rate.json"

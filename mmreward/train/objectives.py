@@ -1,6 +1,9 @@
-"""The GRPO objective, as pure tensor math (no model, no rollout), so it can be checked by hand.
+"""Every training objective, as pure tensor math (no model, no data loader), so each can be checked by hand.
 
-Per token of the model's own text:
+Reward models (mmreward/train/reward/):
+    bradley_terry_loss  = -log sigmoid(r_chosen - r_rejected)
+    answer_token_loss   = cross-entropy of the yes/no answer token
+The agent's GRPO (mmreward/train/agent/grpo.py), per token of the model's own text:
     ratio  = exp(logp - old_logp)                      (old = the policy that sampled the rollout)
     pg     = -min(ratio * A, clip(ratio, 1-eps, 1+eps) * A)
     kl     = exp(ref - logp) - (ref - logp) - 1        (k3 estimator of KL(policy || reference))
@@ -12,6 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
+
+
+def bradley_terry_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torch.Tensor:
+    """-log sigmoid(r_chosen - r_rejected), averaged over pairs."""
+    return -F.logsigmoid(r_chosen - r_rejected).mean()
+
+
+def answer_token_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the answer, one position per row (logits over yes/no or the vocabulary)."""
+    return F.cross_entropy(logits.float(), targets)
 
 
 def group_advantages(rewards: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:

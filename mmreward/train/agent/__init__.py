@@ -1,0 +1,1 @@
+"""Recipes that train the video agent (policy): traces SFT, rejection sampling (RFT), GRPO."""

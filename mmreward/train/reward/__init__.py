@@ -1,0 +1,1 @@
+"""Recipes that train a reward model: Bradley-Terry on the scalar head, yes-token SFT."""
