@@ -41,12 +41,13 @@ def _video_metadata(video) -> dict:
 
 
 def collate(processor, prompts: list[Prompt], device=None, extra_text: list[str] | None = None,
-            texts: list[str] | None = None):
+            texts: list[str] | None = None, padding_side: str | None = None):
     """Tokenise and pad `prompts`; images and videos are expanded to their pad tokens.
 
     `extra_text[i]` is appended after prompt i's rendered text (used to place an
     answer token at a known position for training). `texts` are the rendered prompts
-    when the caller has them already (`count_tokens` renders them too).
+    when the caller has them already (`count_tokens` renders them too). `padding_side`: this
+    call's, else the tokenizer's (per call: the tokenizer is shared by concurrent callers).
     """
     texts = list(texts) if texts is not None else [render(processor, p) for p in prompts]
     if extra_text is not None:
@@ -67,6 +68,8 @@ def collate(processor, prompts: list[Prompt], device=None, extra_text: list[str]
         # (bare frames: the processor's own assumption), so a prompt's length does not depend on
         # which other prompts share its batch.
         kwargs["video_metadata"] = [_video_metadata(v) for v in videos]
+    if padding_side is not None:
+        kwargs["padding_side"] = padding_side
     batch = processor(text=texts, padding=True, return_tensors="pt", **kwargs)
     return batch.to(device) if device is not None else batch
 

@@ -17,6 +17,7 @@ CLIENT_OPTIONS = ("api_key", "timeout", "max_retries", "backoff", "max_backoff",
 
 class RemoteRewardModel(BaseRewardModel):
     kind = "remote"
+    shares_passes = False  # the service batches across requests; the client is thread-safe
 
     def __init__(self, client: Client, criteria: str | None = None):
         self.client, self.criteria = client, criteria
