@@ -28,9 +28,9 @@ if [ ! -f "$venv/.done" ]; then
   echo "$base" > "$site/zz-project-venv.pth"  # after the venv's own packages: its transformers wins
   # pip resolves against both; the test tools' pins that .ci/setup overrides on purpose (verl's,
   # OpenRLHF's transformers) are not this install's to report
-  "$venv/bin/pip" install -q --no-warn-conflicts "transformers==$version" 2>&1 | grep -v "^WARNING: Location" || true
+  "$venv/bin/pip" install -q --no-warn-conflicts "transformers==$version" 2> >(grep -v "^WARNING: Location" >&2)
   if ! "$venv/bin/python" -c "import transformers.models.qwen2_5_vl.modeling_qwen2_5_vl" 2>/dev/null; then
-    "$venv/bin/pip" install -q --no-warn-conflicts "kernels<0.15" 2>&1 | grep -v "^WARNING: Location" || true
+    "$venv/bin/pip" install -q --no-warn-conflicts "kernels<0.15" 2> >(grep -v "^WARNING: Location" >&2)
   fi
   "$venv/bin/python" -c "import transformers.models.qwen2_5_vl.modeling_qwen2_5_vl"
   touch "$venv/.done"
