@@ -153,10 +153,13 @@ def _video_text(processor, video, groups: int) -> str:
 
 
 def _expand(processor, text: str, image_texts: list[str], video_texts: list[str]) -> str:
-    # placeholders written in the prompt's own text stay as they are: the processor refuses the
-    # prompt when it runs (an error line for that record), the count need not
-    image_texts = image_texts + [processor.image_token] * (text.count(processor.image_token) - len(image_texts))
-    video_texts = video_texts + [processor.video_token] * (text.count(processor.video_token) - len(video_texts))
+    # placeholders written in the prompt's own text no longer match its media: refused here, as
+    # transformers 5.25's processor refuses them (5.9's indexes past its grids: an IndexError)
+    for token, given, noun in ((processor.image_token, image_texts, "image"),
+                               (processor.video_token, video_texts, "video")):
+        if text.count(token) != len(given):
+            raise ValueError(f"the prompt's text holds {text.count(token)} {token} placeholders for "
+                             f"{len(given)} {noun}(s): a placeholder token written in the text")
     if hasattr(processor, "get_text_with_replacements") and hasattr(processor, "replace_video_token"):
         return processor.get_text_with_replacements(
             [text], images_replacements=image_texts, videos_replacements=video_texts)[0][0]
