@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import statistics
 
+from mmreward.scoring.outputs import scored
+
 
 class Ensemble:
     def __init__(self, models: list, normalize: bool = False):
@@ -42,10 +44,6 @@ def _average(outs: tuple[dict, ...]) -> dict:
     failed = next((o for o in outs if "error" in o), None)
     if failed is not None:
         return {"id": failed.get("id"), "error": failed["error"]}
-    rewards = _mean_lists([o["rewards"] for o in outs])
-    result = {"id": outs[0]["id"], "rewards": rewards,
-              "preferred": max(range(len(rewards)), key=rewards.__getitem__)}
     dims = set.intersection(*(set(o.get("dimensions", {})) for o in outs))
-    if dims:
-        result["dimensions"] = {d: _mean_lists([o["dimensions"][d] for o in outs]) for d in sorted(dims)}
-    return result
+    means = {d: _mean_lists([o["dimensions"][d] for o in outs]) for d in sorted(dims)}
+    return {"id": outs[0]["id"], **scored(_mean_lists([o["rewards"] for o in outs]), means)}

@@ -1,4 +1,4 @@
-"""What the released-model presets share: option checks, record media, the chunk loop, outputs.
+"""What the released-model presets share: option checks, record media.
 
 A preset reproduces one released model's own inference, so it refuses the load options that
 would change it (a criteria text, a yes/no form) instead of silently ignoring them.
@@ -44,10 +44,6 @@ def media_options(options: dict) -> MediaOptions:
 def check_mode(family: str, mode: str | None, kind: str) -> None:
     if mode is not None and mode != kind:
         raise ConfigError(f"{family} is a {kind} model; mode={mode!r} does not apply to it")
-
-
-def preferred(rewards: list[float]) -> int:
-    return max(range(len(rewards)), key=lambda i: rewards[i])
 
 
 def media_list(holder: dict, kind: str, where: str) -> list:

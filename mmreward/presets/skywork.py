@@ -22,8 +22,9 @@ from torch import nn
 
 from mmreward.errors import ConfigError, MediaError, RecordError
 from mmreward.presets import qwen_media
-from mmreward.presets.common import backbone_options, check_mode, media_list, media_options, preferred, take_options
+from mmreward.presets.common import backbone_options, check_mode, media_list, media_options, take_options
 from mmreward.scoring.base import BaseRewardModel
+from mmreward.scoring.outputs import scored
 from mmreward.scoring.isolation import score_records
 from mmreward.scoring.media import MEDIA_CAPS
 from mmreward.scoring.records import check_record
@@ -100,7 +101,7 @@ class SkyworkVLReward(BaseRewardModel):
             return self.values(convs)
 
         def finish(record, outs):
-            return {"rewards": outs, "preferred": preferred(outs)}
+            return scored(outs)
 
         return score_records(records, prepare, run, finish, batch_size)
 

@@ -29,8 +29,9 @@ import torch
 from mmreward.errors import ConfigError, MediaError, RecordError
 from mmreward.presets import qwen_media
 from mmreward.presets import unifiedreward_prompts as P
-from mmreward.presets.common import backbone_options, candidate_media, check_mode, media_options, preferred, take_options
+from mmreward.presets.common import backbone_options, candidate_media, check_mode, media_options, take_options
 from mmreward.scoring.base import BaseRewardModel
+from mmreward.scoring.outputs import scored
 from mmreward.scoring.isolation import score_records
 from mmreward.scoring.media import MEDIA_CAPS, MediaOptions, open_video_source
 
@@ -230,8 +231,7 @@ class UnifiedReward(BaseRewardModel):
             task, recipe = self.recipe(len(record["candidates"]), media)
             parsed = [recipe.parse(t, NOUNS[media]) for t in texts]
             rewards = parsed[0][0] if task == "pair-rank" else [p[0] for p in parsed]
-            return {"rewards": list(rewards), "preferred": preferred(rewards), "judge_text": list(texts),
-                    "verdict_parsed": [p[1] for p in parsed]}
+            return scored(rewards, judge_text=list(texts), verdict_parsed=[p[1] for p in parsed])
 
         return score_records(records, prepare, run, finish, batch_size)
 

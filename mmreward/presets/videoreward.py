@@ -30,11 +30,12 @@ from torch import nn
 
 from mmreward.errors import ConfigError, MediaError, RecordError
 from mmreward.presets import videoalign
-from mmreward.presets.common import backbone_options, candidate_media, check_mode, media_options, preferred, take_options
+from mmreward.presets.common import backbone_options, candidate_media, check_mode, media_options, take_options
 from mmreward.presets.videoreward_checkpoint import (CONVERTED_CONFIG, HEAD_FILE, is_converted_dir,
                                                      is_release_dir, load_release_state, read_model_config,
                                                      resolve_base)
 from mmreward.scoring.base import BaseRewardModel
+from mmreward.scoring.outputs import scored
 from mmreward.scoring.isolation import score_records
 from mmreward.scoring.media import MEDIA_CAPS, MediaOptions, open_video_source
 
@@ -143,9 +144,7 @@ class VideoRewardModel(BaseRewardModel):
             return [self.rewards(row) for row in raw.tolist()]
 
         def finish(record, outs):
-            overall = [o["Overall"] for o in outs]
-            return {"rewards": overall, "preferred": preferred(overall),
-                    "dimensions": {d: [o[d] for o in outs] for d in videoalign.DIMENSIONS}}
+            return scored([o["Overall"] for o in outs], {d: [o[d] for o in outs] for d in videoalign.DIMENSIONS})
 
         return score_records(records, prepare, run, finish, batch_size)
 

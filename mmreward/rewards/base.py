@@ -17,6 +17,7 @@ from mmreward.errors import ConfigError, RecordError
 from mmreward.scoring.base import BaseRewardModel
 from mmreward.scoring.isolation import score_records
 from mmreward.scoring.media import MEDIA_CAPS, MediaOptions
+from mmreward.scoring.outputs import scored
 from mmreward.scoring.records import Item, load_item
 
 
@@ -96,9 +97,7 @@ class ImageReward(BaseRewardModel):
             return self.score_images([c for c, _ in pairs], [im for _, im in pairs])
 
         def finish(rec, res: list[dict]) -> dict:
-            rewards = [r["reward"] for r in res]
-            out = {"rewards": rewards, "preferred": max(range(len(rewards)), key=rewards.__getitem__)}
-            out.update({key: [r[key] for r in res] for key in res[0] if key != "reward"})
-            return out
+            extra = {key: [r[key] for r in res] for key in res[0] if key != "reward"}
+            return scored([r["reward"] for r in res], **extra)
 
         return score_records(records, prepare, run, finish, batch_size, item_noun="candidate")

@@ -16,7 +16,7 @@ its `options`.
 Output per record: `rewards` = sum_k weight_k * rewards_k per candidate (the way
 Flow-GRPO's `multi_score` combines its rewards), `dimensions` = each component's
 own rewards under its name (and a component's own dimensions as "name/dim"),
-`preferred` = argmax of the sum. A record that any component cannot score is an
+`preferred` = the candidate with the highest sum (null on a tie). A record that any component cannot score is an
 error line naming the component.
 """
 from __future__ import annotations
@@ -28,6 +28,7 @@ from pathlib import Path
 
 from mmreward.errors import ConfigError, InputError
 from mmreward.scoring.base import BaseRewardModel
+from mmreward.scoring.outputs import scored
 
 PREFIX = "combo:"
 
@@ -135,8 +136,7 @@ class Combo(BaseRewardModel):
             dims[c.name] = list(o["rewards"])
             for dim, values in (o.get("dimensions") or {}).items():
                 dims[f"{c.name}/{dim}"] = values
-        return {"id": rid, "rewards": total, "preferred": max(range(len(total)), key=total.__getitem__),
-                "dimensions": dims}
+        return {"id": rid, **scored(total, dims)}
 
     def score_chunk(self, records: list, media_root=None, batch_size: int = 8) -> list[dict]:
         per_member = [model.score_chunk(records, media_root, batch_size) for _, model in self.members]

@@ -22,7 +22,7 @@ import torch
 from mmreward.errors import ConfigError, ModelInputError
 from mmreward.models.config import RewardConfig
 from mmreward.models.head import OVERALL
-from mmreward.scoring.base import error_output
+from mmreward.scoring.outputs import error_output, scored
 from mmreward.scoring.batching import (TokenBudget, collate, context_length, count_tokens,
                                        default_batch_tokens, render, token_batches)
 from mmreward.scoring.isolation import run_isolated
@@ -44,18 +44,10 @@ class Plan:
     lengths: list[int] = field(default_factory=list)  # their token counts
 
 
-def _preferred(rewards: list[float]) -> int:
-    return max(range(len(rewards)), key=lambda i: rewards[i])
-
-
 def scalar_plan(item: Item) -> Plan:
     def combine(outs: list[dict]) -> dict:
-        rewards = [o[OVERALL] for o in outs]
-        result = {"rewards": rewards, "preferred": _preferred(rewards)}
         dims = [k for k in outs[0] if k != OVERALL]
-        if dims:
-            result["dimensions"] = {d: [o[d] for o in outs] for d in dims}
-        return result
+        return scored([o[OVERALL] for o in outs], {d: [o[d] for o in outs] for d in dims})
 
     return Plan([scalar_prompt(item, c) for c in item.candidates], combine)
 
@@ -69,7 +61,7 @@ def generative_plan(item: Item, config: RewardConfig) -> Plan:
     if not pairwise:
         def pointwise(outs):
             p_yes, extra = _p_yes(outs)
-            return {"rewards": p_yes, "preferred": _preferred(p_yes), "p_yes": p_yes, **extra}
+            return scored(p_yes, p_yes=p_yes, **extra)
         return Plan([pointwise_question(item, c, rationale) for c in cands], pointwise)
 
     prompts = [pairwise_question(item, cands[0], cands[1], rationale)]
@@ -78,10 +70,10 @@ def generative_plan(item: Item, config: RewardConfig) -> Plan:
 
     def combine(outs):
         p_yes, extra = _p_yes(outs)
-        # P(A better) asked both ways; averaging cancels a constant preference for a position
-        p_a = p_yes[0] if len(p_yes) == 1 else (p_yes[0] + 1.0 - p_yes[1]) / 2
-        rewards = [p_a, 1.0 - p_a]
-        return {"rewards": rewards, "preferred": _preferred(rewards), "p_yes": p_yes, **extra}
+        # P(A better) asked both ways; averaging cancels a constant preference for a position.
+        # Written as 0.5 + half the difference so that equal answers give exactly 0.5 each (a tie)
+        p_a = p_yes[0] if len(p_yes) == 1 else 0.5 + (p_yes[0] - p_yes[1]) / 2
+        return scored([p_a, 1.0 - p_a], p_yes=p_yes, **extra)
 
     return Plan(prompts, combine)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from mmreward.errors import ModelInputError, RecordError
-from mmreward.scoring.base import error_output
+from mmreward.scoring.outputs import error_output
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

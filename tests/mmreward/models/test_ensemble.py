@@ -18,7 +18,7 @@ def test_mean_of_rewards_and_dimensions():
     a = _Fixed([{"id": "x", "rewards": [1.0, 3.0], "preferred": 1, "dimensions": {"VQ": [0.0, 2.0]}}])
     b = _Fixed([{"id": "x", "rewards": [2.0, 0.0], "preferred": 0, "dimensions": {"VQ": [2.0, 2.0]}}])
     (out,) = Ensemble([a, b]).score([{}])
-    assert out == {"id": "x", "rewards": [1.5, 1.5], "preferred": 0, "dimensions": {"VQ": [1.0, 2.0]}}
+    assert out == {"id": "x", "rewards": [1.5, 1.5], "preferred": None, "dimensions": {"VQ": [1.0, 2.0]}}
 
 
 def test_an_error_in_any_member_is_an_error_line():
