@@ -24,9 +24,9 @@ from mmreward.errors import ConfigError, MediaError, RecordError
 from mmreward.presets import qwen_media
 from mmreward.presets.common import backbone_options, check_mode, media_list, media_options, take_options
 from mmreward.scoring.base import BaseRewardModel
-from mmreward.scoring.outputs import scored
-from mmreward.scoring.isolation import score_records
+from mmreward.scoring.loop import fixed_batches, score_chunk
 from mmreward.scoring.media import MEDIA_CAPS
+from mmreward.scoring.outputs import scored
 from mmreward.scoring.records import check_record
 
 VALUE_HEAD = "value_head.safetensors"
@@ -100,10 +100,10 @@ class SkyworkVLReward(BaseRewardModel):
         def run(convs):
             return self.values(convs)
 
-        def finish(record, outs):
+        def finish(record, _items, outs):
             return scored(outs)
 
-        return score_records(records, prepare, run, finish, batch_size)
+        return score_chunk(records, prepare, run, finish, fixed_batches(batch_size))
 
 
 def load(name_or_path, mode=None, **options) -> SkyworkVLReward:

@@ -31,9 +31,9 @@ from mmreward.presets import qwen_media
 from mmreward.presets import unifiedreward_prompts as P
 from mmreward.presets.common import backbone_options, candidate_media, check_mode, media_options, take_options
 from mmreward.scoring.base import BaseRewardModel
-from mmreward.scoring.outputs import scored
-from mmreward.scoring.isolation import score_records
+from mmreward.scoring.loop import fixed_batches, score_chunk
 from mmreward.scoring.media import MEDIA_CAPS, MediaOptions, open_video_source
+from mmreward.scoring.outputs import scored
 
 OPTIONS = ("task", "media", "max_new_tokens", "min_pixels", "max_pixels", "video_frames", "video_max_pixels",
            *MEDIA_CAPS)
@@ -226,14 +226,14 @@ class UnifiedReward(BaseRewardModel):
         def run(questions):  # the official scripts generate one question at a time
             return [self.generate(q) for q in questions]
 
-        def finish(record, texts):
+        def finish(record, _items, texts):
             media = candidate_media(record, ("images", "videos"))[0][0][:-1]
             task, recipe = self.recipe(len(record["candidates"]), media)
             parsed = [recipe.parse(t, NOUNS[media]) for t in texts]
             rewards = parsed[0][0] if task == "pair-rank" else [p[0] for p in parsed]
             return scored(rewards, judge_text=list(texts), verdict_parsed=[p[1] for p in parsed])
 
-        return score_records(records, prepare, run, finish, batch_size)
+        return score_chunk(records, prepare, run, finish, fixed_batches(batch_size))
 
 
 def check_task(preset: str, variants: list[str], task: str | None, media: str | None) -> None:

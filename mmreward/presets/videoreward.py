@@ -35,9 +35,9 @@ from mmreward.presets.videoreward_checkpoint import (CONVERTED_CONFIG, HEAD_FILE
                                                      is_release_dir, load_release_state, read_model_config,
                                                      resolve_base)
 from mmreward.scoring.base import BaseRewardModel
-from mmreward.scoring.outputs import scored
-from mmreward.scoring.isolation import score_records
+from mmreward.scoring.loop import fixed_batches, score_chunk
 from mmreward.scoring.media import MEDIA_CAPS, MediaOptions, open_video_source
+from mmreward.scoring.outputs import scored
 
 OPTIONS = ("normalize", "checkpoint_step", "base", "video_frames", "video_max_pixels", "max_pixels", *MEDIA_CAPS)
 
@@ -143,10 +143,10 @@ class VideoRewardModel(BaseRewardModel):
             raw = self.raw_rewards(self.batch(items))
             return [self.rewards(row) for row in raw.tolist()]
 
-        def finish(record, outs):
+        def finish(record, _items, outs):
             return scored([o["Overall"] for o in outs], {d: [o[d] for o in outs] for d in videoalign.DIMENSIONS})
 
-        return score_records(records, prepare, run, finish, batch_size)
+        return score_chunk(records, prepare, run, finish, fixed_batches(batch_size))
 
     def save_pretrained(self, directory) -> None:
         """The converted mmreward checkpoint: the merged backbone and its processor (reward tokens

@@ -15,7 +15,7 @@ from typing import Any
 
 from mmreward.errors import ConfigError, RecordError
 from mmreward.scoring.base import BaseRewardModel
-from mmreward.scoring.isolation import score_records
+from mmreward.scoring.loop import fixed_batches, score_chunk
 from mmreward.scoring.media import MEDIA_CAPS, MediaOptions
 from mmreward.scoring.outputs import scored
 from mmreward.scoring.records import Item, load_item
@@ -96,8 +96,8 @@ class ImageReward(BaseRewardModel):
         def run(pairs: list[tuple]) -> list[dict]:
             return self.score_images([c for c, _ in pairs], [im for _, im in pairs])
 
-        def finish(rec, res: list[dict]) -> dict:
+        def finish(rec, _items, res: list[dict]) -> dict:
             extra = {key: [r[key] for r in res] for key in res[0] if key != "reward"}
             return scored([r["reward"] for r in res], **extra)
 
-        return score_records(records, prepare, run, finish, batch_size, item_noun="candidate")
+        return score_chunk(records, prepare, run, finish, fixed_batches(batch_size), item_noun="candidate")

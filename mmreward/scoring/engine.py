@@ -22,11 +22,11 @@ import torch
 from mmreward.errors import ConfigError, ModelInputError
 from mmreward.models.config import RewardConfig
 from mmreward.models.head import OVERALL
-from mmreward.scoring.outputs import error_output, scored
 from mmreward.scoring.batching import (TokenBudget, collate, context_length, count_tokens,
                                        default_batch_tokens, render, token_batches)
-from mmreward.scoring.isolation import run_isolated
+from mmreward.scoring.loop import score_chunk
 from mmreward.scoring.media import MediaOptions
+from mmreward.scoring.outputs import scored
 from mmreward.scoring.prompts import Prompt, pairwise_question, pointwise_question, scalar_prompt
 from mmreward.scoring.rationale import answer_suffixes, generate_rationales
 from mmreward.scoring.records import Item, RecordError, load_item
@@ -154,18 +154,6 @@ class Scorer:
         p_yes = _rows(self.module(**batch))
         return [{"p_yes": p, "rationale": r} for p, r in zip(p_yes, rationales)]
 
-    def run_safely(self, prompts: list[Prompt], texts: list[str], lengths: list[int]) -> list:
-        """Outputs of a batch, a ModelInputError in place of each prompt the model cannot take
-        (the rule of `mmreward.scoring.isolation`: out of memory splits, a refusal isolates, a bug
-        propagates)."""
-        def run(items):
-            results = self.run([p for p, _, _ in items], [t for _, t, _ in items])
-            self._successes += len(items)
-            return results
-
-        return run_isolated(run, list(zip(prompts, texts, lengths)),
-                            on_failure=lambda exc, item, oom: self._failed(exc, item[2], oom))
-
     def _failed(self, exc: BaseException, n_tokens: int, oom: bool) -> ModelInputError:
         self._failures += 1
         if self._successes == 0 and self._failures >= FAILFAST_PROMPTS:
@@ -183,37 +171,40 @@ class Scorer:
 
     # ---------------------------------------------------------------- records
 
+    def token_batches(self, batch_size: int):
+        """The batching policy: the chunk's prompts sorted by length and packed under the
+        padded-token budget (`batching.token_batches`), counted in `stats`."""
+        def batches(items: list) -> list[list[int]]:
+            lengths = [plan.lengths[j] for plan, j in items]
+            packed = token_batches(lengths, batch_size, self.batch_tokens())
+            for batch in packed:
+                self.stats["batches"] += 1
+                self.stats["prompts"] += len(batch)
+                self.stats["tokens"] += sum(lengths[k] for k in batch)
+                self.stats["padded_tokens"] += len(batch) * max(lengths[k] for k in batch)
+            return packed
+
+        return batches
+
     def score_chunk(self, records: list, opts: MediaOptions, batch_size: int) -> list[dict]:
-        outputs: list[dict | None] = [None] * len(records)
-        plans: list[tuple[int, Plan]] = []
-        for i, rec in enumerate(records):
-            rid = rec.get("id") if isinstance(rec, dict) else None
-            try:
-                plans.append((i, self.measure(self.plan(load_item(rec, opts)))))
-            except RecordError as exc:
-                outputs[i] = error_output(rid, exc)
-            except MemoryError:  # its media alone do not fit (decoded images are full size)
-                outputs[i] = error_output(rid, ModelInputError("out of memory while decoding its media"))
-        flat = [(plan, j) for _, plan in plans for j in range(len(plan.prompts))]
-        lengths = [plan.lengths[j] for plan, j in flat]
-        results: list = [None] * len(flat)
-        for batch in token_batches(lengths, batch_size, self.batch_tokens()):
-            prompts = [flat[k][0].prompts[flat[k][1]] for k in batch]
-            texts = [flat[k][0].texts[flat[k][1]] for k in batch]
-            for k, out in zip(batch, self.run_safely(prompts, texts, [lengths[k] for k in batch])):
-                results[k] = out
-            self.stats["batches"] += 1
-            self.stats["prompts"] += len(batch)
-            self.stats["tokens"] += sum(lengths[k] for k in batch)
-            self.stats["padded_tokens"] += len(batch) * max(lengths[k] for k in batch)
-        cursor = 0
-        for i, plan in plans:
-            outs = results[cursor:cursor + len(plan.prompts)]
-            cursor += len(plan.prompts)
-            rid = records[i].get("id")
-            failed = [j for j, o in enumerate(outs) if isinstance(o, Exception)]
-            if failed:
-                outputs[i] = error_output(rid, ModelInputError(f"prompt {failed[0]}: {outs[failed[0]]}"))
-            else:
-                outputs[i] = {"id": rid, **plan.combine(outs)}
-        return outputs
+        """The records' output dicts through the chunk loop (`mmreward.scoring.loop`): every
+        candidate prompt counted in tokens first, then token-budgeted batches; a failed prompt
+        fails its record, and the first prompts all failing stop the run (`_failed`)."""
+        def prepare(rec) -> list[tuple[Plan, int]]:
+            plan = self.measure(self.plan(load_item(rec, opts)))
+            return [(plan, j) for j in range(len(plan.prompts))]
+
+        def run(items: list[tuple[Plan, int]]) -> list:
+            results = self.run([plan.prompts[j] for plan, j in items], [plan.texts[j] for plan, j in items])
+            self._successes += len(items)
+            return results
+
+        def on_failure(exc, item, oom):
+            plan, j = item
+            return self._failed(exc, plan.lengths[j], oom)
+
+        def finish(rec, items, outs) -> dict:
+            return items[0][0].combine(outs)
+
+        return score_chunk(records, prepare, run, finish, self.token_batches(batch_size), on_failure,
+                           item_noun="prompt")
