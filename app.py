@@ -15,10 +15,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmreward.commands.common import load_model
+from mmreward.commands.common import JudgeOptions, load_model
 from mmreward.commands.parsing import Command, parse
 from mmreward.errors import MissingExtraError, MmrewardError, require
-from mmreward.models.options import JudgeOptions, ModelOptions
+from mmreward.models.options import ModelOptions
 from mmreward.ui import judge
 
 try:

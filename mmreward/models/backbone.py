@@ -1,6 +1,7 @@
 """Loading a Qwen-VL backbone and its processor from `tiny`, a local directory or a hub id."""
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,19 @@ def resolve_dtype(dtype: str | None, device: str):
                 "fp16": torch.float16, "float32": torch.float32, "fp32": torch.float32}[str(dtype)]
     except KeyError:
         raise ValueError(f"unknown dtype {dtype!r}; use bfloat16, float16 or float32") from None
+
+
+def inference_mode(fn):
+    """`@torch.inference_mode()` for modules that import torch only when they run (a model
+    family's module: `mmreward.families`)."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        import torch
+
+        with torch.inference_mode():
+            return fn(*args, **kwargs)
+
+    return run
 
 
 def model_class_for(path: str):

@@ -22,24 +22,42 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import torch
-from torch import nn
-
 from mmreward.errors import ConfigError, MediaError, RecordError
+from mmreward.families import Family
+from mmreward.models.backbone import inference_mode
+from mmreward.models.options import MediaCapOptions, RuntimeOptions
 from mmreward.presets import videoalign
-from mmreward.presets.common import backbone_options, candidate_media, check_mode, media_options, take_options
+from mmreward.presets.common import backbone_options, candidate_media
 from mmreward.presets.videoreward_checkpoint import (CONVERTED_CONFIG, HEAD_FILE, is_converted_dir,
                                                      is_release_dir, load_release_state, read_model_config,
                                                      resolve_base)
 from mmreward.scoring.base import BaseRewardModel
 from mmreward.scoring.loop import fixed_batches, score_chunk
-from mmreward.scoring.media import MEDIA_CAPS, MediaOptions, open_video_source
+from mmreward.scoring.media import MediaOptions, open_video_source
 from mmreward.scoring.outputs import scored
 
-OPTIONS = ("normalize", "checkpoint_step", "base", "video_frames", "video_max_pixels", "max_pixels", *MEDIA_CAPS)
+
+@dataclass
+class VideoRewardOptions(MediaCapOptions, RuntimeOptions):
+    """VideoReward's load options: the official `reward()`'s overrides, which checkpoint, which base."""
+
+    _minimum = {"video_frames": 1, "video_max_pixels": 1, "max_pixels": 1, "checkpoint_step": 0}
+
+    normalize: bool = field(default=True, metadata={
+        "help": "normalise the head outputs with the release's inference_config (false: the raw outputs)"})
+    checkpoint_step: int | None = field(default=None, metadata={
+        "help": "the release's checkpoint-N to load (default: the latest)"})
+    base: str | None = field(default=None, metadata={
+        "help": "the base Qwen2-VL-2B-Instruct directory or hub id (default: model_config.json's "
+                "model_name_or_path)"})
+    video_frames: int | None = field(default=None, metadata={
+        "help": "frames per video, the official reward()'s num_frames (default: the data config's fps rule)"})
+    video_max_pixels: int | None = field(default=None, metadata={
+        "help": "pixels per frame, the official reward()'s max_pixels (default: the data config's)"})
+    max_pixels: int | None = field(default=None, metadata={"help": "the same as video_max_pixels"})
 
 
 class VideoRewardModel(BaseRewardModel):
@@ -96,9 +114,11 @@ class VideoRewardModel(BaseRewardModel):
                               cap_pixels_per_frame=False).to(self.device)
 
     # ------------------------------------------------------------------ model
-    @torch.inference_mode()
+    @inference_mode
     def raw_rewards(self, batch) -> torch.Tensor:
         """[B, 3] head outputs at the VQ, MQ, TA tokens (trainer.py Qwen2VLRewardModelBT.forward)."""
+        import torch
+
         inner = self.backbone.model
         ids = batch["input_ids"]
         embeds = inner.get_input_embeddings()(ids)
@@ -217,19 +237,11 @@ def _backbone_from_release(base: str, backbone_state: dict, vocab: int, dtype, d
     return model.to(device).eval()
 
 
-def load(name_or_path, mode=None, **options) -> VideoRewardModel:
-    """A VideoReward release directory (or its converted form) -> VideoRewardModel.
-
-    Options: normalize (default True), checkpoint_step (default: the latest), base (the base
-    model's directory, default model_config's model_name_or_path), video_frames / video_max_pixels
-    (the official reward()'s num_frames / max_pixels overrides), the record media limits
-    (max_image_pixels: per video frame, max_media_bytes, max_video_frames, default_fps), dtype,
-    device, attn_implementation.
-    """
+def load(name_or_path, mode: str | None, options: VideoRewardOptions) -> VideoRewardModel:
+    """A VideoReward release directory (or its converted form) -> VideoRewardModel."""
     from mmreward.models.backbone import default_device, resolve_dtype
 
-    check_mode("VideoReward", mode, "scalar")
-    opts = take_options("VideoReward", options, OPTIONS)
+    opts = options.given()
     path = Path(os.path.expanduser(str(name_or_path)))
     device = default_device(opts.get("device"))
     dtype = resolve_dtype(opts.get("dtype"), device)
@@ -238,9 +250,9 @@ def load(name_or_path, mode=None, **options) -> VideoRewardModel:
     else:
         backbone, processor, head, settings = _load_release(path, dtype, device, opts)
     return VideoRewardModel(backbone, processor, head, settings, str(path),
-                            normalize=opts.get("normalize", True), nframes=opts.get("video_frames"),
+                            normalize=options.normalize, nframes=opts.get("video_frames"),
                             max_pixels=opts.get("video_max_pixels") or opts.get("max_pixels"),
-                            media=media_options(opts))
+                            media=MediaOptions.with_caps(opts))
 
 
 def _settings(cfg: dict) -> dict:
@@ -258,6 +270,8 @@ def _settings(cfg: dict) -> dict:
 
 
 def _head(weight: torch.Tensor, dtype, device) -> nn.Linear:
+    from torch import nn
+
     head = nn.Linear(weight.shape[1], weight.shape[0], bias=False)
     head.weight.data = weight.to(dtype)
     return head.to(device).eval()
@@ -290,3 +304,15 @@ def _load_converted(path: Path, dtype, device, opts: dict):
     backbone, processor, _ = load_backbone(path, backbone_options({**opts, "device": device}))
     head = _head(load_file(str(path / HEAD_FILE))["weight"], dtype, device)
     return backbone, processor, head, settings
+
+
+FAMILY = Family(
+    name="videoreward", title="VideoReward", loader="mmreward.presets.videoreward:load",
+    options=VideoRewardOptions, detect="mmreward.presets.videoreward:detect", modes=("scalar",),
+    catalog=({"name": "KwaiVGI/VideoReward", "backbone": "Qwen2-VL-2B + LoRA",
+              "kind": "scalar: linear head at the VQ/MQ/TA reward tokens",
+              "outputs": "rewards = Overall (VQ+MQ+TA, normalised), dimensions VQ/MQ/TA",
+              "needs": "the release directory (model_config.json, checkpoint-*/model.pth) and its base "
+                       "Qwen2-VL-2B-Instruct",
+              "use": "mmreward score --model VIDEOREWARD_DIR --input IN --output OUT"},),
+)

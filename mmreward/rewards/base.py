@@ -10,13 +10,15 @@ file, no target text) becomes its own `{"id", "error"}` line.
 from __future__ import annotations
 
 import abc
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mmreward.errors import ConfigError, RecordError
+from mmreward.families import Family
+from mmreward.models.options import DeviceOptions, MediaCapOptions
 from mmreward.scoring.base import BaseRewardModel
 from mmreward.scoring.loop import fixed_batches, score_chunk
-from mmreward.scoring.media import MEDIA_CAPS, MediaOptions
+from mmreward.scoring.media import MediaOptions
 from mmreward.scoring.outputs import scored
 from mmreward.scoring.records import Item, load_item
 
@@ -32,20 +34,19 @@ def candidate_images(item: Item, model: str) -> list:
     return images
 
 
-def check_options(model: str, mode: str | None, unused: dict) -> None:
-    """`mmreward.load` options that do not apply to this model are a user error, not silently dropped."""
-    if mode not in (None, "scalar"):
-        raise ConfigError(f"{model} gives one scalar reward per image; mode {mode!r} does not apply")
-    given = sorted(k for k, v in unused.items() if v is not None)
-    if given:
-        flags = ", ".join(given)
-        raise ConfigError(f"option(s) {flags} do not apply to {model}")
+@dataclass
+class ImageRewardOptions(MediaCapOptions, DeviceOptions):
+    """What every CLIP-family reward takes: its device and precision, the media caps."""
+
+    dtype: str | None = field(default=None, metadata={
+        "help": "bfloat16 | float16 | float32. Default: float32, the precision these rewards were released in"})
 
 
-def media_options(options: dict) -> MediaOptions:
-    """Pop the media limits out of `options` (None: the default)."""
-    caps = {key: options.pop(key) for key in MEDIA_CAPS if key in options}
-    return MediaOptions(**{k: v for k, v in caps.items() if v is not None})
+def image_family(name: str, title: str, options: type, names: tuple[str, ...], catalog: tuple[dict, ...]):
+    """The `Family` spec of an image reward: loaded by `NAME` (the released default) or
+    `NAME@PATH_OR_HUB_ID`, one scalar reward per image."""
+    return Family(name=name, title=title, loader=f"mmreward.rewards.{name}:load", options=options, names=names,
+                  modes=("scalar",), catalog=catalog)
 
 
 def device_and_dtype(device: str | None, dtype: str | None):

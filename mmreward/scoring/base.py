@@ -1,6 +1,6 @@
 """What every reward model that mmreward loads offers: records in, output dicts out.
 
-A Qwen-VL reward model (`mmreward.api.RewardModel`), a released model preset, a
+A Qwen-VL reward model (`mmreward.qwen_vl.RewardModel`), a released model preset, a
 CLIP-family or OCR reward, a combination of rewards and a client of a remote
 `mmreward serve` all subclass `BaseRewardModel`, so the CLI (`score`, `eval run`,
 `probe`), the service, the app and the RL adapters treat them alike.

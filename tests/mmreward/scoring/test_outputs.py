@@ -27,3 +27,20 @@ def test_scored_builds_the_contract_in_order_and_writes_null():
 def test_error_output_marks_retryable_causes_only():
     assert error_output("a", RecordError("bad")) == {"id": "a", "error": "bad"}
     assert error_output("a", MediaNotFoundError("gone"))["retryable"] is True
+
+
+def test_no_other_module_computes_the_preferred_candidate():
+    """One constructor: every family, combo, adapter and the service take `preferred` from
+    `mmreward.scoring.outputs`; an argmax (or an index) written into "preferred" elsewhere is a
+    second copy of the rule, which is how a tie once read as 0."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    rule = re.compile(r"""["']preferred["']\]?\s*[:=]\s*(max\(|int\(|np\.|numpy\.|sorted\(|\d)"""
+                      r"|^def _?preferred\(")
+    own = {"mmreward/scoring/outputs.py", "mmreward/probe/stats.py"}  # the probes' is within a tolerance
+    copies = [f"{path}:{n}" for base in ("mmreward", "eval") for p in sorted((root / base).rglob("*.py"))
+              if (path := str(p.relative_to(root))) not in own
+              for n, line in enumerate(p.read_text().splitlines(), 1) if rule.search(line)]
+    assert copies == [], copies
