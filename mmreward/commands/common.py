@@ -56,19 +56,21 @@ JudgeOptions = judge_options()
 def model_options(model: ModelOptions) -> dict:
     """`--model-option KEY=VALUE` pairs, typed by the family `--model` (and `--preset`) go to."""
     from mmreward.families import convert
-    from mmreward.registry import resolve
+    from mmreward.registry import families, resolve
 
     if not model.model_option:
         return {}
     fam, _ = resolve(model.model, model.preset)
     fields = fam.option_fields()
+    if fam.forwards_options:  # a combo's parts: typed as the families that take the option type it
+        fields = {**{k: v for f in reversed(families()) for k, v in f.option_fields().items()}, **fields}
     out = {}
     for item in model.model_option:
         key, sep, value = item.partition("=")
         key = key.strip().replace("-", "_")
         if not sep or not key:
             raise ConfigError(f"--model-option {item!r}: expected KEY=VALUE")
-        if key not in fields and not fam.forwards_options:
+        if key not in fields:
             fam.parse_options({key: value})  # the family's own message: what it takes
         out[key] = convert(fam.title, key, value, fields[key][0], text=True) if key in fields else value
     return out

@@ -194,3 +194,10 @@ def test_adding_a_family_is_its_module_and_one_registry_line(monkeypatch, capsys
         assert registry.catalog()[-2]["name"] == "myscore"  # before the default family's row
     finally:
         registry.families.cache_clear()
+
+
+def test_a_combo_types_its_parts_options_from_the_command_line():
+    argv = ["--model", "combo:pickscore=1,ocr=0.5", "--model-option", "threads=2", "reduce=mean",
+            "--input", "i", "--output", "o"]
+    model_opts, judge, _ = parse(score.COMMAND, argv, "mmreward score")
+    assert load_kwargs(model_opts, judge) == {"threads": 2, "reduce": "mean"}  # OCR's int, the combo's own
