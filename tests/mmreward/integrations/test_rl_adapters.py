@@ -97,6 +97,7 @@ def test_best_of_n_pointwise_and_pairwise(scalar_rm, generative_rm):
                 assert pairwise.wins[i][j] + pairwise.wins[j][i] == pytest.approx(1.0)
         assert pairwise.rewards[i] == pytest.approx(sum(w for w in pairwise.wins[i] if w is not None) / 2)
     assert all(len(o["p_yes"]) == 2 for o in pairwise.outputs)  # each pair asked in both orders
+    assert pairwise.rewards[pairwise.order[0]] == max(pairwise.rewards)
     assert ranking.preferred == ranking.best  # the random head gives four different rewards
 
 
@@ -107,7 +108,6 @@ def test_best_of_n_on_equal_rewards_prefers_none(scalar_rm, generative_rm):
         assert ranking.rewards[0] == ranking.rewards[1] and ranking.preferred is None
         assert ranking.best == 0  # the first of the tied, as documented
         assert all(o["preferred"] is None for o in ranking.outputs)
-    assert pairwise.rewards[pairwise.order[0]] == max(pairwise.rewards)
 
 
 def test_openrlhf_in_process_reward_func(scalar_rm, image_pairs, monkeypatch):
