@@ -150,6 +150,16 @@ def _video_text(processor, video, groups: int) -> str:
 
 
 def _expand(processor, text: str, image_texts: list[str], video_texts: list[str]) -> str:
+    """`text` with each placeholder replaced. More placeholders than media (a record's text holding
+    `<|image_pad|>`) leave it as it is: the processor refuses that prompt when it runs (a
+    ValueError, "the model refuses this input"), as it did before counting expanded them."""
+    try:
+        return _replace(processor, text, image_texts, video_texts)
+    except StopIteration:
+        return text
+
+
+def _replace(processor, text: str, image_texts: list[str], video_texts: list[str]) -> str:
     if hasattr(processor, "get_text_with_replacements") and hasattr(processor, "replace_video_token"):
         return processor.get_text_with_replacements(
             [text], images_replacements=image_texts, videos_replacements=video_texts)[0][0]
