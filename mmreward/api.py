@@ -9,6 +9,7 @@ from mmreward.models.backbone import BackboneOptions, load_backbone
 from mmreward.models.config import RewardConfig
 from mmreward.models.generative import YesTokenRewardModel, answer_token_ids
 from mmreward.models.scalar import ScalarRewardModel
+from mmreward.models.tiny import TINY_NAMES
 from mmreward.scoring.base import BaseRewardModel
 from mmreward.scoring.batching import TokenBudget
 from mmreward.scoring.engine import Scorer
@@ -128,7 +129,7 @@ def load_qwen_vl(name_or_path: str | os.PathLike = "tiny", mode: str | None = No
     budget = TokenBudget(max_batch_tokens, max_prompt_tokens)
     pixels = dict(min_pixels=min_pixels, max_pixels=max_pixels, video_min_pixels=video_min_pixels,
                   video_max_pixels=video_max_pixels)
-    if str(name_or_path) == "tiny":
+    if str(name_or_path) in TINY_NAMES:
         pixels = {k: v if v is not None else TINY_PIXELS[k] for k, v in pixels.items()}
     backbone, processor, path = load_backbone(name_or_path, BackboneOptions(
         dtype=dtype, device=device, attn_implementation=attn_implementation, **pixels))

@@ -35,12 +35,12 @@ def looks_like_path(name: str) -> bool:
 
 
 def resolve_name(name_or_path: str | os.PathLike) -> str:
-    """`tiny` -> the cached tiny checkpoint; anything else is passed to from_pretrained as is."""
+    """`tiny` / `tiny-hd64` -> the cached tiny checkpoint; anything else is passed to from_pretrained as is."""
     name = str(name_or_path)
-    if name == "tiny":
-        from mmreward.models.tiny import tiny_path
+    from mmreward.models.tiny import TINY_NAMES, tiny_checkpoint
 
-        return str(tiny_path())
+    if name in TINY_NAMES:
+        return str(tiny_checkpoint(name))
     if looks_like_path(name) and not os.path.exists(os.path.expanduser(name)):
         raise ModelNotFoundError(f"model {name!r}: no such checkpoint directory")
     return os.path.expanduser(name)
