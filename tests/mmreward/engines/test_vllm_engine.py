@@ -1,0 +1,86 @@
+"""The vLLM engine against the transformers one on the same checkpoint (tiny-hd64, fp32):
+greedy token ids and texts equal, per-token log-probs and P(yes) within 1e-3 (measured: ~1e-6
+with images; up to ~1e-3 for log-probs of tokens generated after a video: vLLM places those
+tokens' M-RoPE positions by its own rule), and the weights handed over by `load_weights`."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+pytestmark = pytest.mark.slow
+
+YES, NO = 9693, 2152  # the Qwen2 tokenizer's 'yes' / 'no'
+
+
+def requests(processor):
+    from PIL import Image
+
+    from mmreward.engines import Request
+
+    rng = np.random.default_rng(0)
+    out = []
+    for i in range(3):
+        image = Image.fromarray(rng.integers(0, 255, (56 + 28 * i, 84, 3), dtype=np.uint8))
+        msgs = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": f"Describe image {i}."}]}]
+        out.append(Request(processor.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True),
+                           {"images": [image]}))
+    video = torch.from_numpy(rng.integers(0, 255, (4, 56, 84, 3), dtype=np.uint8)).permute(0, 3, 1, 2)
+    meta = {"fps": 2.0, "frames_indices": [0, 1, 2, 3], "total_num_frames": 4}
+    msgs = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": "Describe the video."}]}]
+    out.append(Request(processor.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True),
+                       {"videos": [video], "video_metadata": [meta], "do_sample_frames": False}))
+    return out
+
+
+def test_greedy_generation_and_choice_logprobs_match_hf(hd64, engine):
+    from mmreward.engines import Sampling
+    from mmreward.engines.hf import HFEngine
+
+    model, processor, _ = hd64
+    reqs = requests(processor)
+    hf = HFEngine(model, processor, batch_size=1)
+    sampling = Sampling(max_new_tokens=10, logprobs=True)
+    for a, b in zip(hf.generate(reqs, sampling), engine.generate(reqs, sampling)):
+        assert a.token_ids == b.token_ids and a.text == b.text
+        assert a.prompt_tokens == b.prompt_tokens  # the same visual token counts
+        assert np.allclose(a.logprobs, b.logprobs, atol=1e-3)
+    p_hf = np.exp(hf.choice_logprobs(reqs, [YES, NO]))
+    p_vllm = np.exp(engine.choice_logprobs(reqs, [YES, NO]))
+    assert np.allclose(p_hf.sum(-1), 1) and np.allclose(p_vllm.sum(-1), 1)
+    assert np.abs(p_hf - p_vllm).max() < 1e-3
+    assert np.ptp(p_hf[:, 0]) > 1e-4  # the images change the answer: the pixels reach both models
+
+
+def test_sampling_is_seeded_per_request_and_bans_tokens(hd64, engine):
+    from mmreward.engines import Sampling
+
+    reqs = requests(hd64[1])[:2]
+    banned = tuple(range(151643, 151665))  # every added special token
+    s = [Sampling(max_new_tokens=8, temperature=1.0, seed=7, banned_token_ids=banned, generation_config=False)] * 2
+    a, b = engine.generate(reqs, s), engine.generate(reqs, s)
+    assert [c.token_ids for c in a] == [c.token_ids for c in b]
+    other = engine.generate(reqs, [Sampling(max_new_tokens=8, temperature=1.0, seed=8, generation_config=False)] * 2)
+    assert [c.token_ids for c in other] != [c.token_ids for c in a]
+    assert not {t for c in a for t in c.token_ids} & set(banned)
+
+
+def test_load_weights_hands_the_model_over(hd64, engine):
+    from mmreward.engines import Sampling
+    from mmreward.engines.hf import HFEngine
+    from mmreward.models.tiny import build_family_model
+
+    model, processor, _ = hd64
+    reqs = requests(processor)[:2]
+    sampling = Sampling(max_new_tokens=6)
+    before = [c.token_ids for c in engine.generate(reqs, sampling)]
+    other, _ = build_family_model("qwen2_5_vl_hd64", seed=1)
+    other.generation_config = model.generation_config
+    try:
+        engine.load_weights(other)
+        after = engine.generate(reqs, sampling)
+        assert [c.token_ids for c in after] == [c.token_ids for c in HFEngine(other.eval(), processor).generate(reqs, sampling)]
+        assert [c.token_ids for c in after] != before
+    finally:
+        engine.load_weights(model)  # the other tests' weights
+    assert [c.token_ids for c in engine.generate(reqs, sampling)] == before
