@@ -1,7 +1,10 @@
 """The vLLM engine against the transformers one on the same checkpoint (tiny-hd64, fp32):
-greedy token ids and texts equal, per-token log-probs and P(yes) within 1e-3 (measured: ~1e-6
-with images; up to ~1e-3 for log-probs of tokens generated after a video: vLLM places those
-tokens' M-RoPE positions by its own rule), and the weights handed over by `load_weights`."""
+greedy token ids and texts equal, P(yes) within 1e-3, per-token log-probs within 1e-5 with
+images (measured ~1e-6) and 5e-3 after a video (measured ~1e-3): vLLM starts the text after a
+clip at 1 + its largest temporal / height / width position, as transformers 4.5x did (what the
+released checkpoints were trained and evaluated with), transformers 5 after its height / width
+extent only (see `mmreward.presets.qwen_media`); the two agree while a clip's temporal positions
+stay within its spatial extent. And the weights handed over by `load_weights`."""
 from __future__ import annotations
 
 import numpy as np
@@ -41,10 +44,10 @@ def test_greedy_generation_and_choice_logprobs_match_hf(hd64, engine):
     reqs = requests(processor)
     hf = HFEngine(model, processor, batch_size=1)
     sampling = Sampling(max_new_tokens=10, logprobs=True)
-    for a, b in zip(hf.generate(reqs, sampling), engine.generate(reqs, sampling)):
+    for r, a, b in zip(reqs, hf.generate(reqs, sampling), engine.generate(reqs, sampling)):
         assert a.token_ids == b.token_ids and a.text == b.text
         assert a.prompt_tokens == b.prompt_tokens  # the same visual token counts
-        assert np.allclose(a.logprobs, b.logprobs, atol=1e-3)
+        assert np.abs(np.subtract(a.logprobs, b.logprobs)).max() < (5e-3 if "videos" in r.media else 1e-5)
     p_hf = np.exp(hf.choice_logprobs(reqs, [YES, NO]))
     p_vllm = np.exp(engine.choice_logprobs(reqs, [YES, NO]))
     assert np.allclose(p_hf.sum(-1), 1) and np.allclose(p_vllm.sum(-1), 1)
