@@ -88,8 +88,8 @@ class HFEngine(Engine):
         config = generation_config(self.model, sampling, self.tokenizer)
         if sampling.seed is not None:
             torch.manual_seed(sampling.seed)
-        out = self.model.generate(**batch, generation_config=config, return_dict_in_generate=True,
-                                  output_logits=sampling.logprobs)
+        config.return_dict_in_generate, config.output_logits = True, sampling.logprobs
+        out = self.model.generate(**batch, generation_config=config)
         width = batch["input_ids"].shape[1]
         stops = stop_ids(config)
         completions = []
