@@ -23,6 +23,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -64,7 +65,7 @@ class GRPOConfig:
     top_p: float = field(default=1.0, metadata={"help": "rollout nucleus sampling threshold"})
     save_steps: int = field(default=50, metadata={"help": "checkpoint every this many steps and at the end (0: never)"})
     seed: int = field(default=0, metadata={"help": "seed of the item order and the rollouts"})
-    engine: str = field(default="hf", metadata={
+    engine: Literal["hf", "vllm"] = field(default="hf", metadata={
         "help": "what samples the rollouts: hf (the policy, transformers) or vllm (a vLLM engine in this "
                 "process, given the policy's weights before every step; extra mmreward[vllm])"})
     vllm_gpu_memory_utilization: float = field(default=0.3, metadata={

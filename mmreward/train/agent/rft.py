@@ -15,6 +15,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import torch
 
@@ -38,7 +39,7 @@ class RFTConfig(TrainArguments):
     k: int = field(default=4, metadata={"help": "rollouts sampled per item"})
     temperature: float = field(default=1.0, metadata={"help": "sampling temperature (> 0)"})
     top_p: float = field(default=1.0, metadata={"help": "nucleus sampling threshold"})
-    engine: str = field(default="hf", metadata={
+    engine: Literal["hf", "vllm"] = field(default="hf", metadata={
         "help": "what samples: hf (the model, transformers) or vllm (a vLLM engine on the checkpoint, every "
                 "rollout at once; extra mmreward[vllm])"})
     per_device_train_batch_size: int = stage_default(TrainArguments, "per_device_train_batch_size", 4)

@@ -60,3 +60,14 @@ def test_tiny_hd64_is_the_tiny_at_head_dim_64(tiny_dir):
     assert text["rope_parameters"]["mrope_section"] == [8, 12, 12]
     assert hd64["vision_config"]["out_hidden_size"] == 128
     assert tiny["text_config"]["head_dim"] == 16  # the tiny itself is untouched
+
+
+def test_training_recipes_take_the_engine_and_refuse_others(tmp_path):
+    from mmreward.train.agent.grpo import GRPOConfig
+    from mmreward.train.agent.rft import RFTConfig
+
+    assert GRPOConfig(out=str(tmp_path / "g"), engine="vllm").engine == "vllm"
+    with pytest.raises(ConfigError, match="engine must be one of hf, vllm"):
+        GRPOConfig(out=str(tmp_path / "g"), engine="sglang")
+    with pytest.raises(ConfigError, match="engine must be one of hf, vllm"):
+        RFTConfig(output_dir=str(tmp_path / "r"), engine="sglang")
