@@ -18,10 +18,10 @@ def unifiedreward(hd64, engine):
 
     path = str(hd64[2])
 
-    def load(task):  # answers cut at 24 tokens: the official limits (512 / 1024) only cost time here
-        hf = mmreward.load(path, preset="unifiedreward", task=task, max_new_tokens=24, device="cpu",
+    def load(task):  # answers cut at 12 tokens: the official limits (512 / 1024) only cost time here
+        hf = mmreward.load(path, preset="unifiedreward", task=task, max_new_tokens=12, device="cpu",
                            dtype="float32")
-        return hf, mmreward.load(path, preset="unifiedreward", task=task, max_new_tokens=24, engine=engine)
+        return hf, mmreward.load(path, preset="unifiedreward", task=task, max_new_tokens=12, engine=engine)
 
     return load
 
@@ -55,7 +55,7 @@ def yes_token(hd64, engine):
 
 @pytest.mark.parametrize("options", [dict(form="pointwise"), dict(form="pairwise", both_orders=False),
                                      dict(form="pairwise", both_orders=True),
-                                     dict(form="pairwise", both_orders=True, rationale_tokens=12)],
+                                     dict(form="pairwise", both_orders=True, rationale_tokens=8)],
                          ids=["pointwise", "pairwise", "both-orders", "rationale-first"])
 def test_yes_token_p_yes_as_on_hf(yes_token, media, options):
     hf, vl = yes_token(**options)
