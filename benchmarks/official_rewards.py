@@ -5,8 +5,9 @@
 The official packages pin other libraries (hpsv3: transformers 4.45.2, timm >= 0.9; image-reward:
 timm 0.6.13, fairscale), so each runs in its own venv (benchmarks/official/*_run.py). This script
 builds tiny random-weight checkpoints in the release layouts (mmreward.rewards.tiny_releases),
-renders test images beside the real photos of the shared data, has the official code score them
-(one pair per call, and batched), scores them with mmreward (one per batch, and batched), and
+draws images in several modes (mmreward.synth.images.image_modes) beside the shared data's real
+photos, has the official code score them (one pair per call, and batched), scores them with
+mmreward (one per batch, and batched), and
 prints the largest differences: HPSv3 mu and sigma, ImageReward's normalised reward, and
 whether `inference_rank`'s ranks equal `best_of_n(...).ranks`. Exit status 1 if a difference
 passes --tolerance (1e-4) or a ranking differs.
@@ -23,38 +24,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from mmreward.synth.images import image_modes  # noqa: E402
+
 PROMPTS = [
     "a man ironing clothes on the back of a yellow taxi in new york",
     "a lake at dawn, mountains behind, mist on the water",
     "Ein rotes Fahrrad vor einer blauen Tür, café au lait, naïve style",
     "a very long prompt " + "with many repeated words " * 12 + "that goes past the thirty-five tokens",
 ]
-
-
-def render_images(out: Path) -> list[Path]:
-    """Images in the modes and shapes generators and users produce: RGB, RGBA, palette, grey, wide."""
-    from PIL import Image, ImageDraw
-
-    made = []
-    for name, mode, size in (("shapes.png", "RGB", (320, 200)), ("alpha.png", "RGBA", (150, 300)),
-                             ("palette.png", "P", (256, 256)), ("grey.png", "L", (100, 100)),
-                             ("wide.jpg", "RGB", (1000, 120))):
-        image = Image.new("RGB", size, (30, 60, 90))
-        draw = ImageDraw.Draw(image)
-        w, h = size
-        draw.ellipse((w // 5, h // 5, w // 2, h // 2), fill=(220, 40, 40))
-        draw.rectangle((w // 2, h // 3, 4 * w // 5, 4 * h // 5), fill=(40, 200, 90))
-        draw.line((0, h - 1, w - 1, 0), fill=(250, 250, 20), width=3)
-        if mode == "RGBA":
-            image = image.convert("RGBA")
-            image.putalpha(Image.linear_gradient("L").resize(size))
-        elif mode == "P":
-            image = image.convert("P", palette=Image.ADAPTIVE, colors=16)
-        elif mode == "L":
-            image = image.convert("L")
-        image.save(out / name)
-        made.append(out / name)
-    return made
 
 
 def run_official(python: str, runner: str, spec: dict, work: Path) -> dict:
@@ -134,8 +111,7 @@ def main() -> int:
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        (work / "rendered").mkdir()
-        images = sorted(Path(args.images).glob("*.jp*g")) + render_images(work / "rendered")
+        images = sorted(Path(args.images).glob("*.jp*g")) + image_modes(work / "rendered")
         report = {"images": [p.name for p in images]}
         if args.hpsv3_python:
             report["hpsv3"] = check_hpsv3(args.hpsv3_python, images, work)

@@ -28,8 +28,9 @@ def main(spec_path: str, out_path: str) -> None:
         (work / "bert-base-uncased" / name).write_bytes((model_dir / name).read_bytes())
     os.chdir(work)
 
+    import importlib
+
     import ImageReward as RM
-    from ImageReward import ImageReward as module
     from ImageReward.models.BLIP import blip_pretrain
     from ImageReward.models.BLIP.vit import VisionTransformer
 
@@ -38,6 +39,7 @@ def main(spec_path: str, out_path: str) -> None:
                                  depth=vision["depth"], num_heads=vision["width"] // 64), vision["width"]
 
     blip_pretrain.create_vit = tiny_vit
+    module = importlib.import_module("ImageReward.ImageReward")  # the package exports a class of that name too
     full_mlp = module.MLP
     module.MLP = lambda input_size: full_mlp(spec["text_width"])
 

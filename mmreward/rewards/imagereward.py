@@ -42,6 +42,7 @@ from mmreward.rewards.sources import hub_file, loading, pick_source, split_sourc
 HUB_REPO = "THUDM/ImageReward"
 CHECKPOINT_FILE, MED_CONFIG = "ImageReward.pt", "med_config.json"
 TOKENIZER = "bert-base-uncased"  # models/BLIP/blip.py init_tokenizer
+BERT_VOCAB = 30522  # bert-base-uncased's vocab.txt; + [DEC], [ENC] = med_config's 30524
 MAX_TOKENS = 35  # ImageReward.py score: padding="max_length", max_length=35
 IMAGE_SIZE = 224  # ImageReward.py: BLIP_Pretrain(image_size=224), _transform(224)
 MEAN, STD = 0.16717362830052426, 1.0333394966054072  # ImageReward.py ImageReward.__init__
@@ -132,6 +133,8 @@ def vision_model(state: dict, heads: int | None):
         raise ConfigError(f"the ViT has {positions} positions; a {IMAGE_SIZE} px image in {patch} px patches needs "
                           f"{(IMAGE_SIZE // patch) ** 2 + 1}")
     heads = heads or max(1, width // HEAD_WIDTH)
+    if width % heads:
+        raise ConfigError(f"vision_heads={heads} does not divide the ViT's width {width}")
     config = BlipVisionConfig(hidden_size=width, intermediate_size=state["encoder.layers.0.mlp.fc1.weight"].shape[0],
                               num_hidden_layers=depth, num_attention_heads=heads, image_size=IMAGE_SIZE,
                               patch_size=patch, hidden_act="gelu", layer_norm_eps=1e-6)
@@ -164,8 +167,12 @@ def tokenizer_for(source: str):
     try:
         tokenizer = BertTokenizer.from_pretrained(source)
     except OSError as exc:
-        raise ConfigError(f"ImageReward tokenizer {source!r}: cannot load it ({exc}); pass tokenizer=DIR (a local "
-                          f"{TOKENIZER})") from None
+        tokenizer, why = None, str(exc)
+    else:  # transformers 5 builds an empty vocabulary, without a word, from files it cannot find
+        why = f"its vocabulary has {tokenizer.vocab_size} tokens, bert-base-uncased's {BERT_VOCAB}"
+    if tokenizer is None or tokenizer.vocab_size != BERT_VOCAB:
+        raise ConfigError(f"ImageReward tokenizer {source!r}: cannot load it ({why}); pass tokenizer=DIR (a local "
+                          f"{TOKENIZER})")
     tokenizer.add_special_tokens({"bos_token": "[DEC]"})
     tokenizer.add_special_tokens({"additional_special_tokens": ["[ENC]"]})
     return tokenizer

@@ -52,11 +52,15 @@ def qwen2_vl_release_config(text: dict = HPSV3_TEXT, vision: dict = HPSV3_VISION
 
 def write_qwen2_vl_processor(out: Path) -> int:
     """The release's processor files; returns the tokenizer's length."""
-    from mmreward.models.chat_template import QWEN2_VL_CHAT_TEMPLATE
-    from mmreward.models.tiny import CLIP_MEAN, CLIP_STD, qwen2_tokenizer
+    import shutil
 
-    tokenizer = qwen2_tokenizer()
-    tokenizer.backend_tokenizer.save(str(out / "tokenizer.json"))
+    from tokenizers import Tokenizer
+
+    from mmreward.models.chat_template import QWEN2_VL_CHAT_TEMPLATE
+    from mmreward.models.tiny import CLIP_MEAN, CLIP_STD, tiny_path
+
+    # the real Qwen2 tokenizer, as the cached tiny checkpoint holds it (built there once, offline)
+    shutil.copyfile(tiny_path() / "tokenizer.json", out / "tokenizer.json")
     (out / "tokenizer_config.json").write_text(json.dumps({
         "tokenizer_class": "Qwen2Tokenizer", "model_max_length": 32768, "bos_token": None, "unk_token": None,
         "eos_token": "<|im_end|>", "pad_token": "<|endoftext|>", "errors": "replace", "add_prefix_space": False,
@@ -66,7 +70,7 @@ def write_qwen2_vl_processor(out: Path) -> int:
         "image_mean": CLIP_MEAN, "image_std": CLIP_STD, "image_processor_type": "Qwen2VLImageProcessor",
         "processor_class": "Qwen2VLProcessor"}, indent=2))
     (out / "chat_template.json").write_text(json.dumps({"chat_template": QWEN2_VL_CHAT_TEMPLATE}, indent=2))
-    return len(tokenizer)
+    return Tokenizer.from_file(str(out / "tokenizer.json")).get_vocab_size(with_added_tokens=True)
 
 
 def old_names(state: dict) -> dict:
