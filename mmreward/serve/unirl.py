@@ -53,8 +53,9 @@ def served_rewards(info: dict) -> dict[str, list[str]]:
     """reward name -> its sub-metric names (the reward's own first)."""
     main = reward_name(info)
     rewards = {main: [main, *info.get("dimensions", [])]}
-    for part in info.get("components", []) if info.get("kind") == "combo" else []:
-        rewards[part["name"]] = [part["name"], *part.get("dimensions", [])]
+    if info.get("kind") == "combo":  # its dimensions are its parts' names, in the order of its components
+        for part, component in zip(info.get("dimensions", []), info.get("components", [])):
+            rewards[part] = [part, *component.get("dimensions", [])]
     return rewards
 
 
@@ -127,9 +128,10 @@ def parse_score(data) -> tuple[list, list]:
     records = []
     for i, request in enumerate(requests):
         try:
+            record = request_record(i, request)
             if required_rewards(request) is None:
                 raise RecordError(f"request {i}: 'required_rewards' must be a non-empty list of reward names")
-            records.append(request_record(i, request))
+            records.append(record)
         except RecordError as exc:
             records.append(exc)
     return requests, records
