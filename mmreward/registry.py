@@ -152,3 +152,26 @@ CATALOG.extend([
 ])
 # `mmreward.load("http://HOST:PORT")`: a running `mmreward serve` (mmreward/serve/remote.py)
 PREFIXES["http://"] = PREFIXES["https://"] = "mmreward.serve.remote:load_remote"
+# Issue 24 (one block until the family specs land): HPSv3 and ImageReward as image rewards
+# (`NAME`, `NAME@SOURCE`), VQAScore on any Qwen-VL checkpoint (`vqascore@CHECKPOINT`).
+_ISSUE24_REWARDS = {
+    "hpsv3": "mmreward.rewards.hpsv3:load",
+    "imagereward": "mmreward.rewards.imagereward:load",
+    "vqascore": "mmreward.rewards.vqascore:load",
+}
+NAMED.update(_ISSUE24_REWARDS)
+PREFIXES.update({f"{name}@": spec for name, spec in _ISSUE24_REWARDS.items()})
+CATALOG.extend([
+    {"name": "hpsv3", "backbone": "Qwen2-VL-7B + RankNet head", "kind": "image reward: human preference (HPSv3)",
+     "outputs": "rewards = mu, dimensions mu/sigma",
+     "needs": "MizzenAI/HPSv3 (HPSv3.safetensors) and Qwen/Qwen2-VL-7B-Instruct, or hpsv3@FILE_OR_DIR (base=DIR)",
+     "use": "mmreward score --model hpsv3 --input IN --output OUT"},
+    {"name": "imagereward", "backbone": "BLIP ViT-L + med BERT + MLP", "kind": "image reward: human preference "
+     "(ImageReward)", "outputs": "rewards = normalised ImageReward score",
+     "needs": "THUDM/ImageReward (ImageReward.pt, med_config.json) and bert-base-uncased, or imagereward@DIR",
+     "use": "mmreward score --model imagereward --input IN --output OUT"},
+    {"name": "vqascore@CHECKPOINT", "backbone": "any Qwen-VL checkpoint", "kind": "image/video reward: VQAScore",
+     "outputs": "rewards = P('Yes' | media, 'Does this figure show \"{prompt}\"? ...'), p_yes",
+     "needs": "the checkpoint (default Qwen/Qwen2.5-VL-7B-Instruct); tiny runs offline",
+     "use": "mmreward score --model vqascore@Qwen/Qwen3-VL-8B-Instruct --input IN --output OUT"},
+])
