@@ -9,6 +9,7 @@ from mmreward.models.backbone import BackboneOptions, load_backbone
 from mmreward.models.config import RewardConfig
 from mmreward.models.generative import YesTokenRewardModel, answer_token_ids
 from mmreward.models.scalar import ScalarRewardModel
+from mmreward.models.tiny import TINY_NAMES
 from mmreward.scoring.base import BaseRewardModel
 from mmreward.scoring.batching import TokenBudget
 from mmreward.scoring.engine import Scorer
@@ -27,10 +28,10 @@ class RewardModel(BaseRewardModel):
     CHUNK_BATCHES = 4
 
     def __init__(self, module, processor, config: RewardConfig, path: str,
-                 media: MediaOptions | None = None, budget: TokenBudget | None = None):
+                 media: MediaOptions | None = None, budget: TokenBudget | None = None, engine=None):
         self.module, self.processor, self.config, self.path = module, processor, config, path
         self.media = media or MediaOptions(video_frames=config.video_frames)
-        self.scorer = Scorer(module, processor, config, budget)
+        self.scorer = Scorer(module, processor, config, budget, engine)
         self.name = str(path)
 
     @property
@@ -65,6 +66,8 @@ class RewardModel(BaseRewardModel):
             info["untrained_head"] = True
         if self.config.calibrated:
             info["calibrated"] = self.config.calibrated
+        if self.scorer.engine is not None:
+            info["engine"] = self.scorer.engine.name
         return info
 
     def media_options(self, media_root=None) -> MediaOptions:
@@ -117,24 +120,40 @@ def load_qwen_vl(name_or_path: str | os.PathLike = "tiny", mode: str | None = No
                  max_image_pixels: int | None = None, max_media_bytes: int | None = None,
                  max_video_frames: int | None = None, default_fps: float | None = None,
                  max_batch_tokens: int | None = None, max_prompt_tokens: int | None = None,
-                 **config_overrides) -> RewardModel:
+                 engine=None, **config_overrides) -> RewardModel:
     """A Qwen-VL reward model from `tiny`, a local checkpoint directory or a hub id.
 
     `mode` defaults to the checkpoint's reward_config.json, else "scalar". A plain
     VLM checkpoint gets a freshly initialised head in scalar mode: a warning says its scores are
     untrained, `info["untrained_head"]` is True and every output carries `"untrained_head": true`.
     `max_batch_tokens` / `max_prompt_tokens`: see `TokenBudget` (checked before loading).
+    `engine`: "hf" (default) or "vllm" (generative mode: rationales and P(yes) on a vLLM engine,
+    `mmreward.engines`; the transformers weights are then not loaded), or an `Engine` instance.
     """
+    from mmreward.engines import Engine, build_engine, check_engine, wants_vllm
+
     budget = TokenBudget(max_batch_tokens, max_prompt_tokens)
+    if not isinstance(engine, Engine):
+        check_engine(engine)
     pixels = dict(min_pixels=min_pixels, max_pixels=max_pixels, video_min_pixels=video_min_pixels,
                   video_max_pixels=video_max_pixels)
-    if str(name_or_path) == "tiny":
+    if str(name_or_path) in TINY_NAMES:
         pixels = {k: v if v is not None else TINY_PIXELS[k] for k, v in pixels.items()}
+    vllm = wants_vllm(engine)
+    if vllm and mode == "scalar":
+        from mmreward.errors import ConfigError
+
+        raise ConfigError("--engine vllm runs the generative (yes-token) mode; scalar heads run on --engine hf")
     backbone, processor, path = load_backbone(name_or_path, BackboneOptions(
-        dtype=dtype, device=device, attn_implementation=attn_implementation, **pixels))
+        dtype=dtype, device=device, attn_implementation=attn_implementation, **pixels), weights=not vllm)
     config = RewardConfig.load(path) or RewardConfig()
     if mode is not None:
         config.mode = mode
+    if vllm and config.mode != "generative":
+        from mmreward.errors import ConfigError
+
+        raise ConfigError(f"{path}: --engine vllm runs the generative (yes-token) mode; this checkpoint is "
+                          f"{config.mode} (pass --mode generative, or --engine hf)")
     if dimensions is not None:
         config.dimensions = list(dimensions)
     if video_frames is not None:
@@ -151,4 +170,5 @@ def load_qwen_vl(name_or_path: str | os.PathLike = "tiny", mode: str | None = No
     caps = dict(max_image_pixels=max_image_pixels, max_media_bytes=max_media_bytes,
                 max_video_frames=max_video_frames, default_fps=default_fps)
     media = MediaOptions(video_frames=config.video_frames, **{k: v for k, v in caps.items() if v is not None})
-    return RewardModel(module, processor, config, path, media, budget)
+    engine = build_engine(engine, backbone, processor, path, dtype=dtype) if vllm else None
+    return RewardModel(module, processor, config, path, media, budget, engine)

@@ -46,6 +46,9 @@ class ModelOptions:
                 "Qwen2/2.5-VL, for the whole clip (frames x H x W) for Qwen3-VL"})
     video_frames: int | None = field(default=None, metadata={
         "help": "frames sampled uniformly per video. Default: the checkpoint's, else 8"})
+    engine: Literal["hf", "vllm"] | None = field(default=None, metadata={
+        "help": "what generates and reads P(yes): hf (transformers) or vllm (generative judges, yes-token "
+                "mode, the agent; extra mmreward[vllm]). Default: hf"})
 
     def __post_init__(self):
         check_positive(self, ("min_pixels", "max_pixels", "video_max_pixels", "video_frames"))

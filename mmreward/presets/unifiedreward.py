@@ -8,7 +8,8 @@ what the official script does (`RECIPES` cites each): the media then the prompt 
 the checkpoint's chat template with the generation prompt, media through qwen-vl-utils
 (`qwen_media`; the Qwen3-VL Think scripts instead send JPEG-q95 images to a vLLM server, which
 `jpeg_inputs` reproduces), `model.generate(max_new_tokens=N)` decoded with special tokens skipped,
-one question at a time as the scripts run them. Decoding is greedy (`do_sample=False`; the
+one question at a time as the scripts run them (`engine="vllm"`: every question of a chunk
+submitted at once to a vLLM engine, `mmreward.engines`; same greedy texts). Decoding is greedy (`do_sample=False`; the
 checkpoint's other generation settings, e.g. a repetition penalty, stay as the scripts had them).
 
 Tasks: "pair-rank" (two candidates, one question: rewards [1, 0], [0, 1] or [0.5, 0.5]) and
@@ -18,7 +19,6 @@ text without a verdict gets what the official rule gives it (a tie, a score of 0
 """
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass, replace
 from io import BytesIO
@@ -34,7 +34,7 @@ from mmreward.scoring.base import BaseRewardModel
 from mmreward.scoring.isolation import score_records
 from mmreward.scoring.media import MEDIA_CAPS, MediaOptions, open_video_source
 
-OPTIONS = ("task", "media", "max_new_tokens", "min_pixels", "max_pixels", "video_frames", "video_max_pixels",
+OPTIONS = ("task", "media", "max_new_tokens", "engine", "min_pixels", "max_pixels", "video_frames", "video_max_pixels",
            *MEDIA_CAPS)
 TASKS = ("pair-rank", "point-score")
 JPEG_FRAMES = 8  # qwen3vl_infer_cot_video_generation.py extract_frames(num_frames=8)
@@ -143,18 +143,21 @@ def jpeg_frames(video, count: int = JPEG_FRAMES, opts: MediaOptions | None = Non
 class UnifiedReward(BaseRewardModel):
     kind = "generative"
 
-    def __init__(self, backbone, processor, path: str, variant: str, preset: str, options: dict):
+    def __init__(self, backbone, processor, path: str, variant: str, preset: str, options: dict, engine=None):
+        from mmreward.engines import build_engine
+
         self.backbone, self.processor, self.name = backbone, processor, str(path)
+        # the official scripts generate one question at a time: so does the HF engine
+        self.engine = build_engine(engine, backbone, processor, str(path), hf_batch_size=1)
         self.variant, self.preset, self.options = variant, preset, options
         self.task, self.media = options.get("task"), options.get("media")
         self.media_opts = media_options(options)
         check_task(preset, [variant], self.task, self.media)
-        self.generation_config = _greedy(backbone.generation_config)
 
     @property
     def info(self) -> dict:
         return {**super().info, "family": "unifiedreward", "preset": self.preset, "variant": self.variant,
-                "task": self.task}
+                "task": self.task, "engine": self.engine.name}
 
     def recipe(self, n_candidates: int, media: str) -> tuple[str, Recipe]:
         task = self.task or ("pair-rank" if n_candidates == 2 else "point-score")
@@ -199,17 +202,18 @@ class UnifiedReward(BaseRewardModel):
         return {"text": text, "media": kwargs, "recipe": recipe}
 
     def inputs(self, question: dict):
+        """The tensors the HF engine feeds the model for one question."""
         return self.processor(text=[question["text"]], padding=True, return_tensors="pt",
                               **question["media"]).to(self.backbone.device)
 
-    @torch.inference_mode()
-    def generate(self, question: dict) -> str:
-        batch = self.inputs(question)
-        config = copy.copy(self.generation_config)
-        config.max_new_tokens = self.options.get("max_new_tokens") or question["recipe"].max_new_tokens
-        out = self.backbone.generate(**batch, generation_config=config)
-        return self.processor.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True,
-                                           clean_up_tokenization_spaces=False)[0]
+    def generate(self, questions: list[dict]) -> list[str]:
+        """Greedy answers (the checkpoint's other generation settings kept), one per question."""
+        from mmreward.engines import Request, Sampling
+
+        settings = [Sampling(max_new_tokens=self.options.get("max_new_tokens") or q["recipe"].max_new_tokens)
+                    for q in questions]
+        completions = self.engine.generate([Request(q["text"], q["media"]) for q in questions], settings)
+        return [c.text for c in completions]
 
     # ------------------------------------------------------------------ scoring
     def score_chunk(self, records: list, media_root=None, batch_size: int = 8) -> list[dict]:
@@ -222,8 +226,8 @@ class UnifiedReward(BaseRewardModel):
                 return [self.question(record["prompt"], files, recipe, media_root, fps)]
             return [self.question(record["prompt"], [f], recipe, media_root, fps, i) for i, f in enumerate(files)]
 
-        def run(questions):  # the official scripts generate one question at a time
-            return [self.generate(q) for q in questions]
+        def run(questions):  # a batch's questions, at once (the HF engine: one at a time)
+            return self.generate(questions)
 
         def finish(record, texts):
             media = candidate_media(record, ("images", "videos"))[0][0][:-1]
@@ -246,14 +250,6 @@ def check_task(preset: str, variants: list[str], task: str | None, media: str | 
         raise ConfigError(f"{preset} has no official {task} prompt (it has: {', '.join(tasks)})")
 
 
-def _greedy(config):
-    """The checkpoint's generation config, decoding greedily (sampling settings cleared)."""
-    config = copy.deepcopy(config)
-    config.do_sample = False
-    config.temperature = config.top_p = config.top_k = None
-    return config
-
-
 def load(name_or_path, mode=None, **options) -> UnifiedReward:
     """A UnifiedReward checkpoint (directory or hub id) -> UnifiedReward.
 
@@ -262,7 +258,8 @@ def load(name_or_path, mode=None, **options) -> UnifiedReward:
     from the candidates), max_new_tokens (default: the script's), min_pixels / max_pixels /
     video_frames / video_max_pixels (qwen-vl-utils' per-item settings; default: the scripts'
     none), the record media limits (max_image_pixels, max_media_bytes, max_video_frames,
-    default_fps), dtype, device, attn_implementation."""
+    default_fps), dtype, device, attn_implementation, engine ("hf" | "vllm" | an `Engine`;
+    with vLLM the transformers weights are not loaded)."""
     from mmreward.models.backbone import load_backbone
     from mmreward.registry import preset_for
 
@@ -271,8 +268,15 @@ def load(name_or_path, mode=None, **options) -> UnifiedReward:
     preset = opts.get("preset") or preset_for(name_or_path) or "unifiedreward"
     check_task(preset, ["think", "think-qwen3vl"] if preset == "unifiedreward-think" else ["unifiedreward"],
                opts.get("task"), opts.get("media"))  # before minutes of loading
-    backbone, processor, path = load_backbone(name_or_path, backbone_options(opts))
+    from mmreward.engines import Engine, build_engine, check_engine, wants_vllm
+
+    engine = opts.get("engine")
+    if not isinstance(engine, Engine):
+        check_engine(engine)  # before minutes of loading
+    backbone, processor, path = load_backbone(name_or_path, backbone_options(opts), weights=not wants_vllm(engine))
     variant = "unifiedreward"
     if preset == "unifiedreward-think":
         variant = "think-qwen3vl" if backbone.config.model_type.startswith("qwen3_vl") else "think"
-    return UnifiedReward(backbone, processor, path, variant, preset, {k: opts[k] for k in OPTIONS if k in opts})
+    engine = build_engine(engine, backbone, processor, path, hf_batch_size=1, dtype=opts.get("dtype"))
+    kept = {k: opts[k] for k in OPTIONS if k in opts and k != "engine"}
+    return UnifiedReward(backbone, processor, path, variant, preset, kept, engine)
