@@ -170,6 +170,8 @@ def convert(title: str, name: str, value, kind, text: bool = False):
         if origin is Literal:
             if value in typing.get_args(kind):
                 return value
+            if not text and not isinstance(value, (str, int, float, bool, list, tuple, dict)):
+                return value  # an object in place of a name (an Engine for engine="hf" | "vllm")
         elif origin is list:
             items = value.split(",") if text and isinstance(value, str) else value
             if isinstance(items, (list, tuple)):
@@ -196,4 +198,7 @@ def convert(title: str, name: str, value, kind, text: bool = False):
             return value
     except ValueError:
         pass
+    if origin is Literal:
+        raise ConfigError(f"{title}: option {name} must be one of {', '.join(map(str, typing.get_args(kind)))}, "
+                          f"got {value!r}")
     raise ConfigError(f"{title}: option {name} must be {type_name(kind)}, got {value!r}")

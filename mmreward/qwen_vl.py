@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mmreward.errors import ConfigError
 from mmreward.families import Family
-from mmreward.models.options import (JudgingOptions, MediaCapOptions, PixelOptions, RuntimeOptions,
+from mmreward.models.options import (EngineOptions, JudgingOptions, MediaCapOptions, PixelOptions, RuntimeOptions,
                                      TokenBudgetOptions)
 from mmreward.scoring.base import BaseRewardModel
 from mmreward.scoring.media import MediaOptions
@@ -23,7 +23,8 @@ TINY_PIXELS = dict(min_pixels=28 * 28, max_pixels=256 * 28 * 28,
 
 
 @dataclass
-class QwenVLOptions(TokenBudgetOptions, MediaCapOptions, JudgingOptions, PixelOptions, RuntimeOptions):
+class QwenVLOptions(EngineOptions, TokenBudgetOptions, MediaCapOptions, JudgingOptions, PixelOptions,
+                    RuntimeOptions):
     """The options of a Qwen-VL reward model (None: the checkpoint's reward_config.json, else the default)."""
 
     _minimum = {"video_min_pixels": 1, "head_inner_size": 1}
@@ -46,12 +47,12 @@ class RewardModel(BaseRewardModel):
     CHUNK_BATCHES = 4
 
     def __init__(self, module, processor, config: RewardConfig, path: str,
-                 media: MediaOptions | None = None, budget: TokenBudget | None = None):
+                 media: MediaOptions | None = None, budget: TokenBudget | None = None, engine=None):
         self.module, self.processor, self.config, self.path = module, processor, config, path
         from mmreward.scoring.engine import Scorer
 
         self.media = media or MediaOptions(video_frames=config.video_frames)
-        self.scorer = Scorer(module, processor, config, budget)
+        self.scorer = Scorer(module, processor, config, budget, engine)
         self.name = str(path)
 
     @property
@@ -86,6 +87,8 @@ class RewardModel(BaseRewardModel):
             info["untrained_head"] = True
         if self.config.calibrated:
             info["calibrated"] = self.config.calibrated
+        if self.scorer.engine is not None:
+            info["engine"] = self.scorer.engine.name
         return info
 
     def media_options(self, media_root=None) -> MediaOptions:
@@ -127,20 +130,34 @@ def load(name_or_path: str | os.PathLike, mode: str | None, options: QwenVLOptio
     VLM checkpoint gets a freshly initialised head in scalar mode: a warning says its scores are
     untrained, `info["untrained_head"]` is True and every output carries `"untrained_head": true`.
     `max_batch_tokens` / `max_prompt_tokens`: see `TokenBudget` (checked before loading).
+    `engine`: "hf" (default) or "vllm" (generative mode: rationales and P(yes) on a vLLM engine,
+    `mmreward.engines`; the transformers weights are then not loaded), or an `Engine` instance.
     """
+    from mmreward.engines import Engine, build_engine, check_engine, wants_vllm
     from mmreward.models.backbone import BackboneOptions, load_backbone
     from mmreward.models.config import RewardConfig
+    from mmreward.models.tiny import TINY_NAMES
     from mmreward.scoring.batching import TokenBudget
 
     budget = TokenBudget(options.max_batch_tokens, options.max_prompt_tokens)
+    engine = options.engine
+    if not isinstance(engine, Engine):
+        check_engine(engine)
     pixels = {k: getattr(options, k) for k in TINY_PIXELS}
-    if str(name_or_path) == "tiny":
+    if str(name_or_path) in TINY_NAMES:
         pixels = {k: v if v is not None else TINY_PIXELS[k] for k, v in pixels.items()}
+    vllm = wants_vllm(engine)
+    if vllm and mode == "scalar":
+        raise ConfigError("--engine vllm runs the generative (yes-token) mode; scalar heads run on --engine hf")
     backbone, processor, path = load_backbone(name_or_path, BackboneOptions(
-        dtype=options.dtype, device=options.device, attn_implementation=options.attn_implementation, **pixels))
+        dtype=options.dtype, device=options.device, attn_implementation=options.attn_implementation, **pixels),
+        weights=not vllm)
     config = RewardConfig.load(path) or RewardConfig()
     if mode is not None:
         config.mode = mode
+    if vllm and config.mode != "generative":
+        raise ConfigError(f"{path}: --engine vllm runs the generative (yes-token) mode; this checkpoint is "
+                          f"{config.mode} (pass --mode generative, or --engine hf)")
     for key in CONFIG_OPTIONS:
         if getattr(options, key) is not None:
             setattr(config, key, getattr(options, key))
@@ -150,7 +167,8 @@ def load(name_or_path: str | os.PathLike, mode: str | None, options: QwenVLOptio
         raise ConfigError(str(exc)) from None
     module = build_module(backbone, processor, config, path)
     media = MediaOptions.with_caps(options, video_frames=config.video_frames)
-    return RewardModel(module, processor, config, path, media, budget)
+    engine = build_engine(engine, backbone, processor, path, dtype=options.dtype) if vllm else None
+    return RewardModel(module, processor, config, path, media, budget, engine)
 
 
 FAMILY = Family(

@@ -45,7 +45,7 @@ def run(model_opts: ModelOptions, judge: JudgeOptions, cfg: ServeConfig) -> int:
         start(model, cfg)
         key = "API key required" if cfg.resolved_api_key() else "no API key"
         print(f"mmreward serve: http://{cfg.host}:{cfg.port} ready ({model_opts.model}, {key}; "
-              f"POST /v1/score, POST /get_reward, GET /health, GET /metrics). Ctrl-C stops.",
+              f"POST /v1/score, POST /get_reward, POST /score, GET /health, GET /metrics). Ctrl-C stops.",
               file=sys.stderr, flush=True)
         stopping.wait()
         print("mmreward serve: finishing requests in flight", file=sys.stderr, flush=True)
@@ -65,7 +65,8 @@ COMMAND = Command(
     description=(
         "Serve a reward model over HTTP on Ray Serve: POST /v1/score (a list of records -> their "
         "output dicts, in order; a bad record gets an error entry in its slot), POST /get_reward "
-        "(OpenRLHF's --reward.remote_url protocol), GET /health, GET /metrics (Prometheus). "
+        "(OpenRLHF's --reward.remote_url protocol), POST /score (UniRL's reward-service protocol), "
+        "GET /health, GET /metrics (Prometheus). "
         "Concurrent requests share dynamic batches; --replicas model replicas (one per GPU by "
         "default) on a local Ray cluster or --address's. Binds 127.0.0.1 unless --host says "
         "otherwise. SIGINT/SIGTERM finish the requests in flight, then stop."),

@@ -1,7 +1,7 @@
 """Best-of-N: rank N candidates for one prompt and return the order and the rewards.
 
     ranking = best_of_n("tiny", "a red fox in snow", [img0, img1, img2, img3])
-    ranking.best, ranking.order, ranking.rewards
+    ranking.best, ranking.order, ranking.rewards, ranking.ranks  # ranks: 1-based, per candidate
 
 Candidates may be texts, images (any form a record accepts), or candidate dicts
 (`{"text": ..., "images": [...], "videos": [...]}`). `method`:
@@ -44,6 +44,15 @@ class Ranking:
         """The candidate with the highest reward, None when several share it (the output
         contract's tie, `mmreward.scoring.outputs.preferred`): filter on this, not on `best`."""
         return preferred_candidate(self.rewards)
+
+    @property
+    def ranks(self) -> list[int]:
+        """Each candidate's 1-based rank, in the given order: what ImageReward's `inference_rank`
+        returns as its first list (THUDM/ImageReward, ImageReward/ImageReward.py)."""
+        ranks = [0] * len(self.order)
+        for position, k in enumerate(self.order):
+            ranks[k] = position + 1
+        return ranks
 
 
 def as_candidate(value) -> dict:

@@ -96,6 +96,15 @@ class PixelOptions(Options):
 
 
 @dataclass
+class EngineOptions(Options):
+    """What runs the generation (`mmreward.engines`)."""
+
+    engine: Literal["hf", "vllm"] | None = field(default=None, metadata={
+        "help": "what generates and reads P(yes): hf (transformers) or vllm (generative judges, yes-token "
+                "mode, the agent; extra mmreward[vllm]; from Python also an Engine). Default: hf"})
+
+
+@dataclass
 class MediaCapOptions(Options):
     """Limits on a record's media (`mmreward.scoring.media.MediaOptions`; None: its default)."""
 
@@ -172,7 +181,7 @@ def _model_load_kwargs(self) -> dict:
 
 
 ModelOptions = compose(
-    "ModelOptions", RuntimeOptions, PixelOptions, group="model", methods={"load_kwargs": _model_load_kwargs},
+    "ModelOptions", RuntimeOptions, PixelOptions, EngineOptions, group="model", methods={"load_kwargs": _model_load_kwargs},
     doc="Which model, on which device, in which precision, with which media resolution.",
     first=(("model", str, field(default="tiny", metadata={
                "help": "'tiny' (offline, random weights), a checkpoint directory, a hub id, or a named reward "

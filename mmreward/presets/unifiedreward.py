@@ -8,7 +8,8 @@ what the official script does (`RECIPES` cites each): the media then the prompt 
 the checkpoint's chat template with the generation prompt, media through qwen-vl-utils
 (`qwen_media`; the Qwen3-VL Think scripts instead send JPEG-q95 images to a vLLM server, which
 `jpeg_inputs` reproduces), `model.generate(max_new_tokens=N)` decoded with special tokens skipped,
-one question at a time as the scripts run them. Decoding is greedy (`do_sample=False`; the
+one question at a time as the scripts run them (`engine="vllm"`: every question of a chunk
+submitted at once to a vLLM engine, `mmreward.engines`; same greedy texts). Decoding is greedy (`do_sample=False`; the
 checkpoint's other generation settings, e.g. a repetition penalty, stay as the scripts had them).
 
 Tasks: "pair-rank" (two candidates, one question: rewards [1, 0], [0, 1] or [0.5, 0.5]) and
@@ -18,7 +19,6 @@ text without a verdict gets what the official rule gives it (a tie, a score of 0
 """
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass, field, replace
 from io import BytesIO
@@ -26,8 +26,7 @@ from typing import Callable, Literal
 
 from mmreward.errors import ConfigError, MediaError, RecordError
 from mmreward.families import Family
-from mmreward.models.backbone import inference_mode
-from mmreward.models.options import MediaCapOptions, PixelOptions, RuntimeOptions
+from mmreward.models.options import EngineOptions, MediaCapOptions, PixelOptions, RuntimeOptions
 from mmreward.presets import qwen_media
 from mmreward.presets import unifiedreward_prompts as P
 from mmreward.presets.common import backbone_options, candidate_media
@@ -41,7 +40,7 @@ PRESETS = ("unifiedreward", "unifiedreward-think")
 
 
 @dataclass
-class UnifiedRewardOptions(MediaCapOptions, PixelOptions, RuntimeOptions):
+class UnifiedRewardOptions(EngineOptions, MediaCapOptions, PixelOptions, RuntimeOptions):
     """The preset and task; min_pixels / max_pixels / video_frames / video_max_pixels are
     qwen-vl-utils' per-item settings (default: the scripts' none)."""
 
@@ -162,18 +161,21 @@ def jpeg_frames(video, count: int = JPEG_FRAMES, opts: MediaOptions | None = Non
 class UnifiedReward(BaseRewardModel):
     kind = "generative"
 
-    def __init__(self, backbone, processor, path: str, variant: str, preset: str, options: dict):
+    def __init__(self, backbone, processor, path: str, variant: str, preset: str, options: dict, engine=None):
+        from mmreward.engines import build_engine
+
         self.backbone, self.processor, self.name = backbone, processor, str(path)
+        # the official scripts generate one question at a time: so does the HF engine
+        self.engine = build_engine(engine, backbone, processor, str(path), hf_batch_size=1)
         self.variant, self.preset, self.options = variant, preset, options
         self.task, self.media = options.get("task"), options.get("media")
         self.media_opts = MediaOptions.with_caps(options)
         check_task(preset, [variant], self.task, self.media)
-        self.generation_config = _greedy(backbone.generation_config)
 
     @property
     def info(self) -> dict:
         return {**super().info, "family": "unifiedreward", "preset": self.preset, "variant": self.variant,
-                "task": self.task}
+                "task": self.task, "engine": self.engine.name}
 
     def recipe(self, n_candidates: int, media: str) -> tuple[str, Recipe]:
         task = self.task or ("pair-rank" if n_candidates == 2 else "point-score")
@@ -218,17 +220,18 @@ class UnifiedReward(BaseRewardModel):
         return {"text": text, "media": kwargs, "recipe": recipe}
 
     def inputs(self, question: dict):
+        """The tensors the HF engine feeds the model for one question."""
         return self.processor(text=[question["text"]], padding=True, return_tensors="pt",
                               **question["media"]).to(self.backbone.device)
 
-    @inference_mode
-    def generate(self, question: dict) -> str:
-        batch = self.inputs(question)
-        config = copy.copy(self.generation_config)
-        config.max_new_tokens = self.options.get("max_new_tokens") or question["recipe"].max_new_tokens
-        out = self.backbone.generate(**batch, generation_config=config)
-        return self.processor.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True,
-                                           clean_up_tokenization_spaces=False)[0]
+    def generate(self, questions: list[dict]) -> list[str]:
+        """Greedy answers (the checkpoint's other generation settings kept), one per question."""
+        from mmreward.engines import Request, Sampling
+
+        settings = [Sampling(max_new_tokens=self.options.get("max_new_tokens") or q["recipe"].max_new_tokens)
+                    for q in questions]
+        completions = self.engine.generate([Request(q["text"], q["media"]) for q in questions], settings)
+        return [c.text for c in completions]
 
     # ------------------------------------------------------------------ scoring
     def score_chunk(self, records: list, media_root=None, batch_size: int = 8) -> list[dict]:
@@ -241,8 +244,8 @@ class UnifiedReward(BaseRewardModel):
                 return [self.question(record["prompt"], files, recipe, media_root, fps)]
             return [self.question(record["prompt"], [f], recipe, media_root, fps, i) for i, f in enumerate(files)]
 
-        def run(questions):  # the official scripts generate one question at a time
-            return [self.generate(q) for q in questions]
+        def run(questions):  # a batch's questions, at once (the HF engine: one at a time)
+            return self.generate(questions)
 
         def finish(record, _items, texts):
             media = candidate_media(record, ("images", "videos"))[0][0][:-1]
@@ -264,14 +267,6 @@ def check_task(preset: str, variants: list[str], task: str | None, media: str | 
         raise ConfigError(f"{preset} has no official {task} prompt (it has: {', '.join(tasks)})")
 
 
-def _greedy(config):
-    """The checkpoint's generation config, decoding greedily (sampling settings cleared)."""
-    config = copy.deepcopy(config)
-    config.do_sample = False
-    config.temperature = config.top_p = config.top_k = None
-    return config
-
-
 def load(name_or_path, mode: str | None, options: UnifiedRewardOptions) -> UnifiedReward:
     """A UnifiedReward checkpoint (directory or hub id) -> UnifiedReward."""
     from mmreward.models.backbone import load_backbone
@@ -280,11 +275,18 @@ def load(name_or_path, mode: str | None, options: UnifiedRewardOptions) -> Unifi
     preset = options.preset or FAMILY.hub_preset(str(name_or_path))[1] or "unifiedreward"
     check_task(preset, ["think", "think-qwen3vl"] if preset == "unifiedreward-think" else ["unifiedreward"],
                options.task, options.media)  # before minutes of loading
-    backbone, processor, path = load_backbone(name_or_path, backbone_options(opts))
+    from mmreward.engines import Engine, build_engine, check_engine, wants_vllm
+
+    engine = options.engine
+    if not isinstance(engine, Engine):
+        check_engine(engine)  # before minutes of loading
+    backbone, processor, path = load_backbone(name_or_path, backbone_options(opts), weights=not wants_vllm(engine))
     variant = "unifiedreward"
     if preset == "unifiedreward-think":
         variant = "think-qwen3vl" if backbone.config.model_type.startswith("qwen3_vl") else "think"
-    return UnifiedReward(backbone, processor, path, variant, preset, opts)
+    engine = build_engine(engine, backbone, processor, path, hf_batch_size=1, dtype=options.dtype)
+    return UnifiedReward(backbone, processor, path, variant, preset, {k: v for k, v in opts.items() if k != "engine"},
+                         engine)
 
 
 FAMILY = Family(

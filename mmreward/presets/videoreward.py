@@ -25,11 +25,11 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from mmreward.errors import ConfigError, MediaError, RecordError
+from mmreward.errors import ConfigError, MediaError
 from mmreward.families import Family
 from mmreward.models.backbone import inference_mode
 from mmreward.models.options import MediaCapOptions, RuntimeOptions
-from mmreward.presets import videoalign
+from mmreward.presets import reward_bt, videoalign
 from mmreward.presets.common import backbone_options, candidate_media
 from mmreward.presets.videoreward_checkpoint import (CONVERTED_CONFIG, HEAD_FILE, is_converted_dir,
                                                      is_release_dir, load_release_state, read_model_config,
@@ -117,26 +117,9 @@ class VideoRewardModel(BaseRewardModel):
     @inference_mode
     def raw_rewards(self, batch) -> torch.Tensor:
         """[B, 3] head outputs at the VQ, MQ, TA tokens (trainer.py Qwen2VLRewardModelBT.forward)."""
-        import torch
-
-        inner = self.backbone.model
         ids = batch["input_ids"]
-        embeds = inner.get_input_embeddings()(ids)
-        if batch.get("pixel_values_videos") is not None:
-            feats = inner.get_video_features(batch["pixel_values_videos"], batch["video_grid_thw"],
-                                             return_dict=True).pooler_output
-            feats = torch.cat(list(feats)).to(embeds.device, embeds.dtype)
-            mask = (ids == self.backbone.config.video_token_id).unsqueeze(-1).expand_as(embeds)
-            embeds = embeds.masked_scatter(mask, feats)
-        hidden = inner.language_model(inputs_embeds=embeds, attention_mask=batch["attention_mask"],
-                                      use_cache=False).last_hidden_state
-        logits = self.head(hidden)  # [B, L, output_dim]
-        special = torch.isin(ids, torch.tensor(self.special_ids, device=ids.device))
-        counts = special.sum(dim=1)
-        if (counts != len(self.special_ids)).any():
-            raise RecordError(f"the prompt must hold each reward token once; found {counts.tolist()} of "
-                              f"{len(self.special_ids)} (does the prompt text contain one?)")
-        pooled = logits[special].view(ids.shape[0], len(self.special_ids), -1)
+        pooled = self.head(reward_bt.special_rows(ids, reward_bt.hidden_states(self.backbone, batch),
+                                                  self.special_ids))  # [B, 3, output_dim]
         if pooled.shape[-1] == len(self.special_ids):
             pooled = pooled.diagonal(dim1=1, dim2=2)
         return pooled.reshape(ids.shape[0], -1).float()
@@ -204,39 +187,6 @@ def _processor(base: str):
     return processor
 
 
-def _backbone_from_release(base: str, backbone_state: dict, vocab: int, dtype, device,
-                           attn_implementation: str | None = None):
-    """The base config's Qwen2-VL, its embeddings resized to the tokenizer (train_reward.py), every
-    weight from model.pth (built without initialising weights, then assigned)."""
-    from accelerate import init_empty_weights
-    from transformers import AutoConfig, Qwen2VLForConditionalGeneration
-
-    try:
-        config = AutoConfig.from_pretrained(base)
-    except OSError as exc:
-        raise ConfigError(f"VideoReward base {base!r}: cannot load its config ({exc}); pass base=DIR") from None
-    if config.model_type != "qwen2_vl":
-        raise ConfigError(f"VideoReward base {base!r} is {config.model_type!r}, not qwen2_vl")
-    with init_empty_weights(include_buffers=False):
-        model = Qwen2VLForConditionalGeneration(config)
-    rows = backbone_state["model.language_model.embed_tokens.weight"].shape[0]
-    if rows != vocab:
-        raise ConfigError(f"model.pth's embedding has {rows} rows, the tokenizer (base + 3 reward tokens) "
-                          f"{vocab}: the base does not match the checkpoint")
-    model.resize_token_embeddings(rows, mean_resizing=False)
-    state = {k: v.to(dtype) for k, v in backbone_state.items()}
-    missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
-    tied = {"lm_head.weight"} if getattr(model.config, "tie_word_embeddings", False) else set()
-    if set(missing) - tied or unexpected:
-        raise ConfigError(f"model.pth does not fit the base's Qwen2-VL: missing {sorted(missing)[:5]}, "
-                          f"unexpected {sorted(unexpected)[:5]}")
-    if tied:
-        model.tie_weights()
-    if attn_implementation:
-        model.set_attn_implementation(attn_implementation)
-    return model.to(device).eval()
-
-
 def load(name_or_path, mode: str | None, options: VideoRewardOptions) -> VideoRewardModel:
     """A VideoReward release directory (or its converted form) -> VideoRewardModel."""
     from mmreward.models.backbone import default_device, resolve_dtype
@@ -283,8 +233,8 @@ def _load_release(path: Path, dtype, device, opts: dict):
     base = resolve_base(path, cfg["model_config"].get("model_name_or_path") or "", opts.get("base"))
     processor = _processor(base)
     backbone_state, head_state = load_release_state(path, opts.get("checkpoint_step"), cfg["peft_lora_config"])
-    backbone = _backbone_from_release(base, backbone_state, len(processor.tokenizer), dtype, device,
-                                      opts.get("attn_implementation"))
+    backbone = reward_bt.release_backbone("VideoReward", base, backbone_state, len(processor.tokenizer), dtype,
+                                          device, opts.get("attn_implementation"))
     if head_state["weight"].shape[0] != settings["output_dim"]:
         raise ConfigError(f"rm_head has {head_state['weight'].shape[0]} outputs, model_config says "
                           f"{settings['output_dim']}")

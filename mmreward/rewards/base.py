@@ -71,11 +71,16 @@ class ImageReward(BaseRewardModel):
 
     #: extra facts for `info` (the checkpoint, the formula)
     details: dict = {}
+    #: named outputs per image besides the reward, returned under "dimensions"
+    dimensions: tuple[str, ...] = ()
+    #: True: images reach `score_images` as their files hold them (mode, orientation), for a
+    #: reward whose official preprocessing converts them itself
+    raw_images = False
 
     @property
     def info(self) -> dict:
         # what the probes need to know (mmreward/probe/spec.py): these models read the candidates' images only
-        return {**super().info, "inputs": ["images"], **self.details}
+        return {**super().info, "inputs": ["images"], "dimensions": list(self.dimensions), **self.details}
 
     def prepare(self, record: dict, item: Item) -> Any:
         """What `score_images` needs besides the image; raise RecordError if the record lacks it."""
@@ -83,13 +88,13 @@ class ImageReward(BaseRewardModel):
 
     @abc.abstractmethod
     def score_images(self, contexts: list, images: list) -> list[dict]:
-        """One dict per image: {"reward": float, ...extra per-candidate outputs}."""
+        """One dict per image: {"reward": float, one float per `dimensions`, ...extra per-candidate outputs}."""
 
     def score_chunk(self, records: list, media_root=None, batch_size: int = 8) -> list[dict]:
         opts = replace(self.media, media_root=media_root)
 
         def prepare(rec) -> list[tuple]:
-            item = load_item(rec, opts)
+            item = load_item(rec, opts, raw_images=self.raw_images)
             images = candidate_images(item, self.name)
             context = self.prepare(rec, item)
             return [(context, im) for im in images]
@@ -98,7 +103,8 @@ class ImageReward(BaseRewardModel):
             return self.score_images([c for c, _ in pairs], [im for _, im in pairs])
 
         def finish(rec, _items, res: list[dict]) -> dict:
-            extra = {key: [r[key] for r in res] for key in res[0] if key != "reward"}
-            return scored([r["reward"] for r in res], **extra)
+            dims = {d: [r[d] for r in res] for d in self.dimensions}
+            extra = {key: [r[key] for r in res] for key in res[0] if key not in ("reward", *self.dimensions)}
+            return scored([r["reward"] for r in res], dims, **extra)
 
         return score_chunk(records, prepare, run, finish, fixed_batches(batch_size), item_noun="candidate")

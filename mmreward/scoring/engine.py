@@ -23,12 +23,12 @@ from mmreward.errors import ConfigError, ModelInputError
 from mmreward.models.config import RewardConfig
 from mmreward.models.head import OVERALL
 from mmreward.scoring.batching import (TokenBudget, collate, context_length, count_tokens,
-                                       default_batch_tokens, render, token_batches)
+                                       default_batch_tokens, media_kwargs, render, token_batches)
 from mmreward.scoring.loop import score_chunk
 from mmreward.scoring.media import MediaOptions
 from mmreward.scoring.outputs import scored
 from mmreward.scoring.prompts import Prompt, pairwise_question, pointwise_question, scalar_prompt
-from mmreward.scoring.rationale import answer_suffixes, generate_rationales
+from mmreward.scoring.rationale import answer_suffixes, clean, generate_rationales
 from mmreward.scoring.records import Item, RecordError, load_item
 
 FAILFAST_PROMPTS = 8  # this many failed prompts without one success: the model is broken, not the inputs
@@ -94,8 +94,12 @@ def _rows(output) -> list:
 
 
 class Scorer:
-    def __init__(self, module, processor, config: RewardConfig, budget: TokenBudget | None = None):
+    def __init__(self, module, processor, config: RewardConfig, budget: TokenBudget | None = None,
+                 engine=None):
+        """`engine`: None runs every pass on `module` (transformers); an `mmreward.engines.Engine`
+        (vLLM) generates the rationales and reads P(yes) in generative mode."""
         self.module, self.processor, self.config = module, processor, config
+        self.engine = engine
         self.budget = budget or TokenBudget()
         self.stats = {"prompts": 0, "tokens": 0, "padded_tokens": 0, "batches": 0}
         self._successes = self._failures = 0
@@ -141,6 +145,8 @@ class Scorer:
 
     @torch.inference_mode()
     def run(self, prompts: list[Prompt], texts: list[str] | None = None) -> list:
+        if self.engine is not None:
+            return self.run_on_engine(prompts, texts)
         if self.config.mode == "generative" and self.config.rationale_tokens:
             return self.run_with_rationale(prompts, texts)
         batch = collate(self.processor, prompts, device=self.module.device, texts=texts)
@@ -152,6 +158,25 @@ class Scorer:
         batch = collate(self.processor, prompts, device=self.module.device,
                         extra_text=answer_suffixes(rationales), texts=texts)
         p_yes = _rows(self.module(**batch))
+        return [{"p_yes": p, "rationale": r} for p, r in zip(p_yes, rationales)]
+
+    def run_on_engine(self, prompts: list[Prompt], texts: list[str] | None = None) -> list:
+        """Generative mode on an engine: the rationales generated (greedy), then P(yes) from the
+        engine's log-probabilities of the yes / no tokens after the prompt (+ rationale + cue),
+        renormalised over the two and divided by the calibrated temperature, as `forward` does."""
+        from mmreward.engines import Request, Sampling
+
+        texts = list(texts) if texts is not None else [render(self.processor, p) for p in prompts]
+        requests = [Request(t, media_kwargs([p])) for p, t in zip(prompts, texts)]
+        rationales = None
+        if self.config.rationale_tokens:
+            done = self.engine.generate(requests, Sampling(max_new_tokens=self.config.rationale_tokens))
+            rationales = [clean(c.text) for c in done]
+            requests = [Request(r.text + s, r.media) for r, s in zip(requests, answer_suffixes(rationales))]
+        logprobs = torch.tensor(self.engine.choice_logprobs(requests, [self.module.yes_id, self.module.no_id]))
+        p_yes = (logprobs / (self.config.temperature or 1.0)).softmax(dim=-1)[:, 0].tolist()
+        if rationales is None:
+            return p_yes
         return [{"p_yes": p, "rationale": r} for p, r in zip(p_yes, rationales)]
 
     def _failed(self, exc: BaseException, n_tokens: int, oom: bool) -> ModelInputError:

@@ -209,7 +209,7 @@ def test_point_score_asks_once_per_candidate(judge, clip_root):
 def test_a_tie_verdict_is_preferred_null(judge, monkeypatch, text, rewards, preferred, parsed):
     """What the judge answers is put in its place (the random tiny model says nothing useful);
     the rest is the preset's own path from the text to the output dict."""
-    monkeypatch.setattr(judge, "generate", lambda question: text)
+    monkeypatch.setattr(judge, "generate", lambda questions: [text] * len(questions))
     record = {"id": "t", "prompt": CAPTION, "candidates": [{"images": [p]} for p in PHOTOS]}
     [out] = judge.score([record], media_root=IMAGES)
     assert (out["rewards"], out["preferred"], out["verdict_parsed"]) == (rewards, preferred, [parsed])
