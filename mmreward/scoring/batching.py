@@ -52,6 +52,15 @@ def collate(processor, prompts: list[Prompt], device=None, extra_text: list[str]
     texts = list(texts) if texts is not None else [render(processor, p) for p in prompts]
     if extra_text is not None:
         texts = [t + e for t, e in zip(texts, extra_text)]
+    kwargs = media_kwargs(prompts)
+    if padding_side is not None:
+        kwargs["padding_side"] = padding_side
+    batch = processor(text=texts, padding=True, return_tensors="pt", **kwargs)
+    return batch.to(device) if device is not None else batch
+
+
+def media_kwargs(prompts: list[Prompt]) -> dict:
+    """The processor's media keyword arguments for `prompts` (their images and videos in order)."""
     images = [im for p in prompts for im in p.images]
     videos = [v for p in prompts for v in p.videos]
     kwargs = {}
@@ -68,10 +77,7 @@ def collate(processor, prompts: list[Prompt], device=None, extra_text: list[str]
         # (bare frames: the processor's own assumption), so a prompt's length does not depend on
         # which other prompts share its batch.
         kwargs["video_metadata"] = [_video_metadata(v) for v in videos]
-    if padding_side is not None:
-        kwargs["padding_side"] = padding_side
-    batch = processor(text=texts, padding=True, return_tensors="pt", **kwargs)
-    return batch.to(device) if device is not None else batch
+    return kwargs
 
 
 # ------------------------------------------------------------------ lengths before the forward pass
