@@ -28,6 +28,10 @@ def default_bf16() -> bool:
     return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
 
 
+# transformers before the removal of TrainingArguments.warmup_ratio (5.9 still has it, deprecated)
+# declare their own --warmup-ratio, which their __post_init__ copies into warmup_steps
+WARMUP_ALIASES = [] if "warmup_ratio" in TrainingArguments.__dataclass_fields__ else ["--warmup-ratio"]
+
 BF16_HELP = ("bf16 autocast over the weights' own dtype (fp32 master weights unless --dtype says "
              "otherwise). Default: on where a GPU supports bf16, off on CPU")
 
@@ -59,7 +63,7 @@ class TrainArguments(TrainingArguments):
         "aliases": ["--grad-accum"], "help": "micro-batches per optimizer step"})
     learning_rate: float = field(default=2e-4, metadata={"aliases": ["--lr"], "help": "peak learning rate"})
     warmup_steps: float = field(default=0.05, metadata={
-        "aliases": ["--warmup-ratio"], "help": "learning-rate warm-up: a fraction of the steps if < 1, else steps"})
+        "aliases": WARMUP_ALIASES, "help": "learning-rate warm-up: a fraction of the steps if < 1, else steps"})
     lr_scheduler_type: SchedulerType | str = field(default="cosine", metadata={
         "aliases": ["--lr-scheduler"], "help": "transformers scheduler name"})
     logging_steps: float = field(default=10, metadata={"help": "log the loss every this many steps"})
