@@ -16,23 +16,34 @@ frameworks=("$@")
 [ ${#frameworks[@]} -gt 0 ] || frameworks=("verl==0.9.1" "openrlhf==0.11.2" "vllm==0.33.0")
 report=$(mktemp -d)
 trap 'rm -rf "$report"' EXIT
-status=0
-for spec in "${frameworks[@]}"; do
-  extra=()
+
+resolve() {  # SPEC DIR: one resolution; its line (and pip's reason when it fails) in DIR/out
+  local spec=$1 dir=$2 extra=() start=$SECONDS
   case "$spec" in openrlhf*) extra=(--no-build-isolation) ;; esac
-  start=$SECONDS
   if FLASH_ATTENTION_SKIP_CUDA_BUILD=TRUE DS_BUILD_OPS=0 .venv/bin/pip install --dry-run --ignore-installed -q \
-      "${extra[@]}" --report "$report/r.json" ".[serve,rl]" "$spec" >"$report/log" 2>&1; then
-    .venv/bin/python - "$report/r.json" "$spec" "$((SECONDS - start))" <<'EOF'
+      "${extra[@]}" --report "$dir/r.json" ".[serve,rl]" "$spec" >"$dir/log" 2>&1; then
+    .venv/bin/python - "$dir/r.json" "$spec" "$((SECONDS - start))" >"$dir/out" <<'EOF'
 import json, sys
 picked = {i["metadata"]["name"].lower(): i["metadata"]["version"] for i in json.load(open(sys.argv[1]))["install"]}
 shown = ", ".join(f"{k} {picked[k]}" for k in ("transformers", "torch", "trl", "ray", "vllm", "deepspeed") if k in picked)
 print(f"mmreward[serve,rl] + {sys.argv[2]}: resolves ({shown}; {sys.argv[3]} s)")
 EOF
   else
-    echo "mmreward[serve,rl] + $spec: DOES NOT RESOLVE"
-    grep -v "^WARNING: Location" "$report/log" | tail -20
-    status=1
+    { echo "mmreward[serve,rl] + $spec: DOES NOT RESOLVE"; grep -v "^WARNING: Location" "$dir/log" | tail -20; } >"$dir/out"
+    return 1
   fi
+}
+
+# the resolutions run at once: each mostly waits on the registry (~3 min each, one after another)
+pids=()
+for i in "${!frameworks[@]}"; do
+  mkdir "$report/$i"
+  resolve "${frameworks[$i]}" "$report/$i" &
+  pids+=($!)
+done
+status=0
+for i in "${!frameworks[@]}"; do
+  wait "${pids[$i]}" || status=1
+  cat "$report/$i/out"
 done
 exit $status
