@@ -98,7 +98,7 @@ class JudgeOptions:
 
     def __post_init__(self):
         check_positive(self, ("max_image_pixels", "max_media_bytes", "max_video_frames", "max_batch_tokens",
-                              "max_prompt_tokens"))
+                              "max_prompt_tokens", "max_new_tokens"))
         check_positive(self, ("rationale_tokens",), minimum=0)
         if self.default_fps is not None and not self.default_fps > 0:
             raise ConfigError(f"--default-fps must be a positive number, got {self.default_fps!r}")

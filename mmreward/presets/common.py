@@ -27,6 +27,15 @@ def take_options(family: str, options: dict, allowed: Iterable[str]) -> dict:
     return given
 
 
+def check_count(family: str, options: dict, names: Iterable[str], minimum: int = 1) -> None:
+    """Counts among `options` (a generation limit, ...) that cannot work, refused at load, before
+    any record is scored (else every record would become the same permanent error line)."""
+    for name in names:
+        value = options.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < minimum):
+            raise ConfigError(f"{family}: {name} must be an integer of at least {minimum}, got {value!r}")
+
+
 def backbone_options(options: dict):
     """The runtime options as `mmreward.models.backbone.BackboneOptions` (no pixel bounds: a
     preset feeds media as its official script did)."""

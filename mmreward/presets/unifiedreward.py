@@ -29,7 +29,8 @@ import torch
 from mmreward.errors import ConfigError, MediaError, RecordError
 from mmreward.presets import qwen_media
 from mmreward.presets import unifiedreward_prompts as P
-from mmreward.presets.common import backbone_options, candidate_media, check_mode, media_options, preferred, take_options
+from mmreward.presets.common import (backbone_options, candidate_media, check_count, check_mode, media_options, preferred,
+                                     take_options)
 from mmreward.scoring.base import BaseRewardModel
 from mmreward.scoring.isolation import score_records
 from mmreward.scoring.media import MEDIA_CAPS, MediaOptions, open_video_source
@@ -268,6 +269,7 @@ def load(name_or_path, mode=None, **options) -> UnifiedReward:
 
     check_mode("UnifiedReward", mode, "generative")
     opts = take_options("UnifiedReward", options, OPTIONS)
+    check_count("UnifiedReward", opts, ("max_new_tokens", "video_frames", "min_pixels", "max_pixels", "video_max_pixels"))
     preset = opts.get("preset") or preset_for(name_or_path) or "unifiedreward"
     check_task(preset, ["think", "think-qwen3vl"] if preset == "unifiedreward-think" else ["unifiedreward"],
                opts.get("task"), opts.get("media"))  # before minutes of loading

@@ -10,8 +10,8 @@ A spec file lists the components, each with its own load options:
       - {model: ocr, weight: 0.5, options: {threads: 2}}
 or is the short mapping `{pickscore: 1.0, ocr: 0.5}`. A component is anything
 `mmreward.load` takes (a named reward, a Qwen-VL checkpoint, a remote service, a
-combo file), loaded with the combo's own options (device, dtype, ...) updated by
-its `options`.
+combo file that does not contain this one), loaded with the combo's own options
+(device, dtype, mode, ...) updated by its `options`.
 
 Output per record: `rewards` = sum_k weight_k * rewards_k per candidate (the way
 Flow-GRPO's `multi_score` combines its rewards), `dimensions` = each component's
@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import json
 import math
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +32,8 @@ from mmreward.errors import ConfigError, InputError
 from mmreward.scoring.base import BaseRewardModel
 
 PREFIX = "combo:"
+#: the spec files being loaded, outermost first: a file among them that names itself again is a cycle
+_LOADING: ContextVar[tuple[Path, ...]] = ContextVar("combo_files_loading", default=())
 
 
 @dataclass
@@ -144,10 +148,35 @@ class Combo(BaseRewardModel):
                 for i, rec in enumerate(records)]
 
 
+@contextmanager
+def _loading(name: str):
+    """Enter the spec file `name` names (if any); a file already being loaded is a cycle."""
+    body = name[len(PREFIX):] if name.startswith(PREFIX) else name
+    if not body.endswith((".yaml", ".yml", ".json")):
+        yield
+        return
+    path = Path(body).expanduser().resolve()
+    chain = _LOADING.get()
+    if path in chain:
+        names = " -> ".join(p.name for p in (*chain[chain.index(path):], path))
+        raise ConfigError(f"combo spec {body!r} names itself ({names}); a combo cannot contain itself")
+    token = _LOADING.set((*chain, path))
+    try:
+        yield
+    finally:
+        _LOADING.reset(token)
+
+
 def load(name_or_path: str, mode: str | None = None, **options) -> Combo:
     import mmreward
 
     members = []
-    for comp in parse_spec(name_or_path):
-        members.append((comp, mmreward.load(comp.model, mode, **{**options, **comp.options})))
+    with _loading(str(name_or_path)):
+        for comp in parse_spec(name_or_path):
+            part = {**options, **comp.options}  # a part's own options win, `mode` included
+            part_mode = part.pop("mode", mode)
+            if part_mode not in (None, "scalar", "generative"):
+                raise ConfigError(f"combo component {comp.name!r}: mode must be 'scalar' or 'generative', "
+                                  f"got {part_mode!r}")
+            members.append((comp, mmreward.load(comp.model, part_mode, **part)))
     return Combo(members, str(name_or_path))
