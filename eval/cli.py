@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from eval.benchmarks import NAMES
 from eval.errors import DataError
@@ -90,6 +91,14 @@ def _metrics(cfg: MetricsConfig) -> int:
 
 
 def _run(model: ModelOptions, judge: JudgeOptions, cfg: RunConfig) -> int:
+    from mmreward.commands.common import check_model
+
+    # what the user gave, checked before torch is imported
+    if not Path(cfg.data).exists():
+        raise DataError(f"data file not found: {cfg.data}")
+    if cfg.media_root is not None and not Path(cfg.media_root).is_dir():
+        raise DataError(f"media root {cfg.media_root} is not a directory")
+    check_model(model)
     from eval.run import run
     from mmreward.launch import process_state
 

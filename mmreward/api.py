@@ -99,8 +99,10 @@ def load(name_or_path: str | os.PathLike = "tiny", mode: str | None = None, *, p
     (`combo:...`), a named reward (`pickscore`, `ocr`, ...), a released model's directory
     layout, else a Qwen-VL reward model (`load_qwen_vl`).
     """
+    from mmreward.names import check_model_name
     from mmreward.registry import find_loader
 
+    check_model_name(name_or_path)  # a name that can be no model here: one line, before anything loads
     loader = find_loader(name_or_path, preset)
     if loader is None:
         return load_qwen_vl(name_or_path, mode, **kwargs)

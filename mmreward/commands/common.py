@@ -7,6 +7,13 @@ from mmreward.errors import InputError
 from mmreward.models.options import JudgeOptions, ModelOptions
 
 
+def check_model(model: ModelOptions) -> None:
+    """A model name that can be no model here is a one-line error before anything heavy is imported."""
+    from mmreward.names import check_model_name
+
+    check_model_name(model.model)
+
+
 def load_model(model: ModelOptions, judge: JudgeOptions | None = None, **extra):
     """`mmreward.load` with these options; `extra` (e.g. the process's device) wins over them."""
     import mmreward

@@ -10,20 +10,12 @@ from mmreward.models.options import JudgeOptions, ModelOptions
 from mmreward.serve.config import ServeConfig
 
 
-def check_model(name: str, preset: str | None) -> None:
-    """A checkpoint directory that is not there is a one-line error before Ray starts."""
-    from mmreward.models.backbone import resolve_name
-    from mmreward.registry import find_loader
-
-    if find_loader(name, preset) is None:
-        resolve_name(name)
-
-
 def run(model_opts: ModelOptions, judge: JudgeOptions, cfg: ServeConfig) -> int:
+    from mmreward.commands.common import check_model
     from mmreward.errors import require
 
+    check_model(model_opts)  # a name that can be no model: one line, before Ray starts
     require("ray.serve", "serve", "mmreward serve")
-    check_model(model_opts.model, model_opts.preset)
     from mmreward.serve.app import connect, start, stop
 
     load_kwargs = {"name": model_opts.model, "mode": model_opts.mode, **model_opts.load_kwargs(),

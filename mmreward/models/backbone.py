@@ -110,6 +110,11 @@ def load_backbone(name_or_path: str | os.PathLike, opts: BackboneOptions | None 
     kwargs = {"dtype": resolve_dtype(opts.dtype, device)}
     if opts.attn_implementation:
         kwargs["attn_implementation"] = opts.attn_implementation
-    model = model_class_for(path).from_pretrained(path, **kwargs).to(device)
+    try:
+        model_class = model_class_for(path)
+    except OSError as exc:  # the hub has no such repo, or could not be reached: say which model
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelNotFoundError(f"model {str(name_or_path)!r} could not be loaded: {reason}") from None
+    model = model_class.from_pretrained(path, **kwargs).to(device)
     model.eval()
     return model, load_processor(path, opts), path
