@@ -22,8 +22,11 @@ its own entry uses "Overall"), or "output": "judge text" (parsed with the benchm
 official parser), or "error": "..." (counted as skipped)."""
 
 METRICS_HELP = """\
-metrics ("slice/metric", fractions in [0, 1]; every benchmark also all/n = items scored,
-all/skipped = items without a usable prediction, and <slice>/n):
+metrics ("slice/metric", fractions in [0, 1]; every benchmark also all/n = items counted,
+all/skipped = items without a prediction or with an error line, all/unparsed = judge outputs
+in which the official parser finds no verdict (vl-rewardbench: not counted; genai-bench-video:
+counted wrong; multimodal-rewardbench: a seeded coin flip, as the official scripts do; the
+first rows are named on stderr), and <slice>/n):
   vl-rewardbench          all/accuracy, all/macro_accuracy, general|hallucination|reasoning/accuracy
   multimodal-rewardbench  all/accuracy, <category>/accuracy (safety/bias, safety/toxicity,
                           reasoning/math, reasoning/coding, ...)
