@@ -23,8 +23,10 @@ from mmreward.errors import ConfigError, ModelInputError
 from mmreward.models.config import RewardConfig
 from mmreward.models.head import OVERALL
 from mmreward.scoring.base import error_output
-from mmreward.scoring.batching import (TokenBudget, collate, context_length, count_tokens,
-                                       default_batch_tokens, render, token_batches)
+from mmreward.scoring.batching import (NORMALIZER_SHRINK, TEXT_BYTES_PER_TOKEN, TokenBudget, collate, context_length,
+                                       count_tokens, default_batch_tokens, max_token_bytes, render, text_bytes,
+                                       token_batches)
+from mmreward.scoring.fit import decoded_bytes, image_fit
 from mmreward.scoring.isolation import run_isolated
 from mmreward.scoring.media import MediaOptions
 from mmreward.scoring.prompts import Prompt, pairwise_question, pointwise_question, scalar_prompt
@@ -32,6 +34,10 @@ from mmreward.scoring.rationale import answer_suffixes, generate_rationales
 from mmreward.scoring.records import Item, RecordError, load_item
 
 FAILFAST_PROMPTS = 8  # this many failed prompts without one success: the model is broken, not the inputs
+#: decoded pixels (images at the model's size, sampled video frames) a chunk holds before its records
+#: so far are scored: bounds a chunk's memory whatever its media (32 records x 2 images at
+#: Qwen2.5-VL's default bound of 12.8 MP would be 2.4 GB)
+CHUNK_MEDIA_BYTES = 512 * 2**20
 
 
 @dataclass
@@ -105,6 +111,8 @@ class Scorer:
     def __init__(self, module, processor, config: RewardConfig, budget: TokenBudget | None = None):
         self.module, self.processor, self.config = module, processor, config
         self.budget = budget or TokenBudget()
+        self.fit = image_fit(processor)  # images decoded at the size the processor brings them to
+        self._token_bytes: int | None = None  # most bytes of text one token covers (after normalising)
         self.stats = {"prompts": 0, "tokens": 0, "padded_tokens": 0, "batches": 0}
         self._successes = self._failures = 0
 
@@ -124,11 +132,28 @@ class Scorer:
             return cap, f"the --max-prompt-tokens cap of {cap:,}"
         return context, f"the model's context of {context:,}" if context else "no limit"
 
+    def check_text_size(self, j: int, prompt: Prompt, limit: int | None, what: str) -> None:
+        """Refuse a prompt whose text alone is over the limit, from its size, before it is tokenized
+        (tokenizing 30 MB of text took 6 GB): its bytes over the most a token covers prove it over;
+        past TEXT_BYTES_PER_TOKEN bytes a token it is capped."""
+        if limit is None:
+            return
+        size = text_bytes(prompt)
+        if self._token_bytes is None:
+            self._token_bytes = max_token_bytes(self.processor.tokenizer) * NORMALIZER_SHRINK
+        if size // self._token_bytes > limit:
+            raise RecordError(f"prompt {j} has {size:,} bytes of text, so at least {size // self._token_bytes:,} "
+                              f"tokens: over {what} tokens (refused without tokenizing it)")
+        if size > limit * TEXT_BYTES_PER_TOKEN:
+            raise RecordError(f"prompt {j} has {size:,} bytes of text, over the cap of {limit * TEXT_BYTES_PER_TOKEN:,} "
+                              f"({TEXT_BYTES_PER_TOKEN} bytes a token of {what} tokens; refused without tokenizing it)")
+
     def measure(self, plan: Plan) -> Plan:
         """Token counts of the plan's prompts; RecordError for one over the limit or refused."""
         extra = self.config.rationale_tokens if self.config.mode == "generative" else 0
         limit, what = self.prompt_limit()
         for j, prompt in enumerate(plan.prompts):
+            self.check_text_size(j, prompt, limit, what)
             text = render(self.processor, prompt)
             try:
                 n = count_tokens(self.processor, prompt, text) + extra
@@ -192,16 +217,33 @@ class Scorer:
     # ---------------------------------------------------------------- records
 
     def score_chunk(self, records: list, opts: MediaOptions, batch_size: int) -> list[dict]:
+        """Records are decoded one by one (each image at once brought to the size the model uses);
+        once the decoded media held pass `CHUNK_MEDIA_BYTES`, the records gathered so far are
+        scored and released before the next is decoded."""
+        if opts.image_fit is None:
+            opts = replace(opts, image_fit=self.fit)
         outputs: list[dict | None] = [None] * len(records)
         plans: list[tuple[int, Plan]] = []
+        held = 0
         for i, rec in enumerate(records):
             rid = rec.get("id") if isinstance(rec, dict) else None
             try:
-                plans.append((i, self.measure(self.plan(load_item(rec, opts)))))
+                item = load_item(rec, opts)
+                held += decoded_bytes(item)
+                plans.append((i, self.measure(self.plan(item))))
+                del item  # its media live on in the plan's prompts only
             except RecordError as exc:
                 outputs[i] = error_output(rid, exc)
-            except MemoryError:  # its media alone do not fit (decoded images are full size)
+            except MemoryError:  # its media alone do not fit
                 outputs[i] = error_output(rid, ModelInputError("out of memory while decoding its media"))
+            if held > CHUNK_MEDIA_BYTES:
+                self.score_plans(plans, records, outputs, batch_size)
+                plans, held = [], 0
+        self.score_plans(plans, records, outputs, batch_size)
+        return outputs
+
+    def score_plans(self, plans: list[tuple[int, Plan]], records: list, outputs: list, batch_size: int) -> None:
+        """Run the prompts of `plans` in token-budgeted batches; each record's output into `outputs`."""
         flat = [(plan, j) for _, plan in plans for j in range(len(plan.prompts))]
         lengths = [plan.lengths[j] for plan, j in flat]
         results: list = [None] * len(flat)
@@ -224,4 +266,3 @@ class Scorer:
                 outputs[i] = error_output(rid, ModelInputError(f"prompt {failed[0]}: {outs[failed[0]]}"))
             else:
                 outputs[i] = {"id": rid, **plan.combine(outs)}
-        return outputs

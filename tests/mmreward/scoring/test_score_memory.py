@@ -44,3 +44,52 @@ def test_a_200_photo_record_among_300_pairs_scores_within_4_gib(tmp_path, image_
     assert all("rewards" in g for g in got[:150] + got[151:])
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
     print(f"peak resident memory of the scoring process: {peak:.2f} GiB (address space limit 4 GiB)")
+
+
+GROWTH = """
+import json, resource, sys
+import mmreward
+rm = mmreward.load("tiny", "scalar")
+records = [{"id": f"r{i}", "prompt": "p", "candidates": [{"images": ["a.png"]}, {"images": ["b.png"]}]} for i in range(8)]
+peaks = []
+for n in (1, 8):  # one chunk each (the default chunk holds 32 records)
+    rm.score(records[:n], media_root=sys.argv[1])
+    peaks.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+print(json.dumps(peaks))
+"""
+
+
+@pytest.mark.slow
+def test_a_chunk_of_large_images_holds_one_full_size_image_at_a_time(tmp_path):
+    """Eight records of two 4.8 MP PNGs cost no more memory than one (before, the chunk held all 16
+    decoded at full size: 14.4 MB each). The 64 MP case is benchmarks/media_memory.py."""
+    w, h = 2400, 2000
+    for name, colour in (("a.png", (200, 30, 40)), ("b.png", (20, 130, 240))):
+        Image.new("RGB", (w, h), colour).save(tmp_path / name, compress_level=1)
+    res = subprocess.run([sys.executable, "-c", GROWTH, str(tmp_path)], capture_output=True, text=True,
+                         timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert res.returncode == 0, res.stderr[-3000:]
+    one, eight = json.loads(res.stdout.strip().splitlines()[-1])
+    image = w * h * 3
+    print(f"peak RSS after 1 record {one / 2**30:.2f} GiB, after 8 records {eight / 2**30:.2f} GiB")
+    assert eight - one < 2 * image  # before: 14 more full-size images alive at once (~200 MB)
+
+
+@pytest.mark.slow
+def test_a_30_mb_prompt_over_the_token_cap_costs_no_tokenization(tmp_path):
+    """Refused from its size: before, the whole prompt was tokenized first (5.3 GiB, 400 s here)."""
+    words = ("a red fox jumps over the lazy dog " * 900_000)[:30_000_000]
+    records = [{"id": "long", "prompt": words, "candidates": [{"text": "yes"}, {"text": "no"}]},
+               {"id": "short", "prompt": "a red fox", "candidates": [{"text": "yes"}, {"text": "no"}]}]
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    inp.write_text("".join(json.dumps(r) + "\n" for r in records))
+    res = subprocess.run([sys.executable, "-m", "mmreward.cli", "score", "--input", str(inp), "--output", str(out),
+                          "--max-prompt-tokens", "100", "--no-progress"], capture_output=True, text=True,
+                         timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert res.returncode == 0, res.stderr[-3000:]
+    got = [json.loads(x) for x in out.read_text().splitlines()]
+    assert "tokens: over the --max-prompt-tokens cap of 100 tokens (refused without tokenizing it)" in got[0]["error"]
+    assert "rewards" in got[1]
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**30
+    print(f"peak resident memory: {peak:.2f} GiB")
+    assert peak < 1.5
