@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from contextlib import contextmanager
 from dataclasses import asdict
 
 from mmreward.errors import MmrewardError
@@ -65,12 +66,33 @@ def connect(cfg: ServeConfig) -> bool:
 
     if ray.is_initialized():
         return False
-    if cfg.address:
-        ray.init(address=cfg.address, log_to_driver=False)
-        return False
-    # "local": never attach to someone else's cluster found through RAY_ADDRESS or /tmp/ray
-    ray.init(address="local", num_cpus=cfg.num_cpus, include_dashboard=False, log_to_driver=False)
+    # `mmreward serve` calls this off the main thread on purpose, so that Ray keeps its hands off
+    # the signal handlers: Ray's note that it then sets no SIGTERM handler of its own is moot.
+    # Ray 2.60 turns token authentication on for a new local cluster and warns how to opt out: this
+    # cluster is this command's alone and the secure default is right for it, so the advice is not
+    # the user's business (RAY_AUTH_MODE set before Ray is imported also silences it).
+    with _dropped("ray._private.worker", "SIGTERM handler is not set"), \
+            _dropped("ray._private.authentication.authentication_token_setup",
+                     "Token authentication is enabled for this Ray cluster"):
+        if cfg.address:
+            ray.init(address=cfg.address, log_to_driver=False)
+            return False
+        # "local": never attach to someone else's cluster found through RAY_ADDRESS or /tmp/ray
+        ray.init(address="local", num_cpus=cfg.num_cpus, include_dashboard=False, log_to_driver=False)
     return True
+
+
+@contextmanager
+def _dropped(logger: str, prefix: str):
+    """Inside the block, `logger` drops records whose message starts with `prefix`."""
+    def keep(record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(prefix)
+
+    logging.getLogger(logger).addFilter(keep)
+    try:
+        yield
+    finally:
+        logging.getLogger(logger).removeFilter(keep)
 
 
 def start(load_kwargs: dict, cfg: ServeConfig):
@@ -81,7 +103,10 @@ def start(load_kwargs: dict, cfg: ServeConfig):
                               # Ray's own bound, past the ingress's own 504
                               "request_timeout_s": cfg.request_timeout_s + 30})
     try:
-        return serve.run(build_app(load_kwargs, cfg), name=cfg.app_name, route_prefix="/")
+        # serve.run starts Serve again, finds the instance just started and says that "new
+        # http_options will not be applied": it has none, the ones above are in force
+        with _dropped("ray.serve", "Connecting to existing Serve app"):
+            return serve.run(build_app(load_kwargs, cfg), name=cfg.app_name, route_prefix="/")
     except RuntimeError as exc:  # a replica failed to start (bad model, out of memory, ...)
         raise MmrewardError(f"the reward service failed to start: {exc} {why_not_running(cfg)}".strip()) from None
 
