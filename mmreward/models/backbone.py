@@ -95,6 +95,13 @@ def load_processor(path: str, opts: BackboneOptions):
         size["shortest_edge"] = opts.video_min_pixels or size["shortest_edge"]
         size["longest_edge"] = opts.video_max_pixels or size["longest_edge"]
         video.size = size
+    if video is not None and hasattr(type(video), "cap_pixels_per_frame"):
+        # transformers >= 5.2x may shrink frames to a share of a whole-video budget (qwen-vl-utils'
+        # rule) and warns until told. Keep each frame within the per-frame bound alone: that is
+        # what --video-max-pixels documents, what the processor's token counter
+        # (get_num_of_video_patches, used before every forward pass) computes, and what the
+        # released checkpoints' official scripts got from the transformers of their time
+        video.cap_pixels_per_frame = False
     # batched prompts are read at their last real token; right padding keeps positions simple
     processor.tokenizer.padding_side = "right"
     return processor

@@ -92,7 +92,9 @@ def _frames_thw(frames) -> tuple[int, int, int]:
 
 
 def _n_tokens(tokenizer, text: str, **kwargs) -> int:
-    return len(tokenizer(text, **kwargs)["input_ids"])
+    # verbose=False: no "sequence length is longer than the specified maximum" warning; a prompt
+    # over the limit becomes its record's error line, which says so
+    return len(tokenizer(text, verbose=False, **kwargs)["input_ids"])
 
 
 def _video_tokens(processor, video) -> int:
