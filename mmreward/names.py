@@ -36,22 +36,18 @@ def offline() -> bool:
     return any(os.environ.get(k, "").upper() in ("1", "ON", "YES", "TRUE") for k in OFFLINE_ENV)
 
 
-def _expand(name: str) -> list[str]:
-    """'Org/Model-{3b,7b}' (a catalog row) -> ['Org/Model-3b', 'Org/Model-7b']."""
-    m = re.search(r"\{([^}]*)\}", name)
-    if not m:
-        return [name]
-    return [x for part in m[1].split(",") for x in _expand(name[:m.start()] + part + name[m.end():])]
-
-
 def known_names() -> list[str]:
     """Every name this installation loads without a directory: registered names and presets, the
     released models' and the backbones' hub ids, and hub ids in the local cache."""
-    from mmreward import registry
+    from mmreward.families import expand
+    from mmreward.models.tiny import TINY_NAMES
+    from mmreward.registry import families
 
-    names = ["tiny", *registry.NAMED, *registry.PRESETS, *BACKBONE_HUB_IDS]
-    names += [n for row in registry.CATALOG for n in _expand(row["name"]) if "=" not in n]
-    names += cached_hub_ids()
+    names = [*TINY_NAMES]
+    for fam in families():
+        names += [*fam.names, *fam.presets, *(n for pattern in fam.hub_ids for n in expand(pattern))]
+        names += [n for row in fam.catalog for n in expand(row["name"]) if "=" not in n and " " not in n]
+    names += [*BACKBONE_HUB_IDS, *cached_hub_ids()]
     return list(dict.fromkeys(names))
 
 
@@ -80,9 +76,10 @@ def is_cached(hub_id: str) -> bool:
 
 def registered(name: str) -> bool:
     """A name that is no directory and no hub id: `tiny`, a named reward, `combo:`, a URL, ..."""
-    from mmreward import registry
+    from mmreward.models.tiny import TINY_NAMES
+    from mmreward.registry import families
 
-    return name == "tiny" or name in registry.NAMED or any(name.startswith(p) for p in registry.PREFIXES)
+    return name in TINY_NAMES or any(fam.claims(name) for fam in families())
 
 
 def closest(name: str, candidates: list[str]) -> list[str]:

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmreward.commands.parsing import Command
+from mmreward.commands.common import JudgeOptions
 from mmreward.errors import InputError, MmrewardError
-from mmreward.models.options import JudgeOptions, ModelOptions, check_positive
+from mmreward.models.options import ModelOptions, check_positive
 from mmreward.scoring.jsonl import MAX_LINE_BYTES
 
 

@@ -6,9 +6,26 @@ import signal
 import sys
 import threading
 
+from mmreward.commands.common import judge_options, load_kwargs
 from mmreward.commands.parsing import Command
-from mmreward.models.options import JudgeOptions, ModelOptions
+from mmreward.models.options import ModelOptions
 from mmreward.serve.config import ServeConfig
+
+#: the server's own options (its --api-key, --max-records-per-request) win the names they share
+JudgeOptions = judge_options(ServeConfig)
+
+
+def check_options(name: str, preset: str | None, mode: str | None, options: dict) -> None:
+    """The model's options, and a checkpoint directory that is not there, are one-line errors
+    before Ray starts."""
+    from mmreward.models.backbone import resolve_name
+    from mmreward.registry import resolve
+
+    family, implied = resolve(name, preset)
+    family.check_mode(mode)
+    family.parse_options({**options, **({"preset": implied} if implied else {})})
+    if family.default:
+        resolve_name(name)
 
 
 def run(model_opts: ModelOptions, judge: JudgeOptions, cfg: ServeConfig) -> int:
@@ -26,11 +43,13 @@ def run(model_opts: ModelOptions, judge: JudgeOptions, cfg: ServeConfig) -> int:
     # raise a new cluster after this one is shut down
     os.environ.setdefault("RAY_ENABLE_AUTO_CONNECT", "0")
     require("ray.serve", "serve", "mmreward serve")
+    options = load_kwargs(model_opts, judge)
+    check_options(model_opts.model, model_opts.preset, model_opts.mode,
+                {k: v for k, v in options.items() if k != "preset"})
     from mmreward.serve.app import connect, start, stop
     from mmreward.serve.reaper import adopt_orphans, reap
 
-    load_kwargs = {"name": model_opts.model, "mode": model_opts.mode, **model_opts.load_kwargs(),
-                   **judge.load_kwargs()}
+    model = {"name": model_opts.model, "mode": model_opts.mode, **options}
     local = not cfg.address  # a cluster of our own: every process of it ends with this command
     if local:
         adopt_orphans()
@@ -42,13 +61,13 @@ def run(model_opts: ModelOptions, judge: JudgeOptions, cfg: ServeConfig) -> int:
         # sys.exit in the middle of starting the node); a stop meanwhile waits for it to finish.
         # Ray's processes die with the thread that started them (their parent-death signal is a
         # thread's), so that thread lives until the cluster is shut down
-        run_until(None, connect, cfg, hold=released)
-        if stopping.is_set() or not run_until(stopping, start, load_kwargs, cfg):
+        in_thread(connect, cfg, hold=released)
+        if stopping.is_set() or start(model, cfg, stopping) is None:
             print("mmreward serve: stopped during start-up", file=sys.stderr, flush=True)
             return 0
         key = "API key required" if cfg.resolved_api_key() else "no API key"
         print(f"mmreward serve: http://{cfg.host}:{cfg.port} ready ({model_opts.model}, {key}; "
-              f"POST /v1/score, POST /get_reward, GET /health, GET /metrics). Ctrl-C stops.",
+              f"POST /v1/score, POST /get_reward, POST /score, GET /health, GET /metrics). Ctrl-C stops.",
               file=sys.stderr, flush=True)
         stopping.wait()
         print("mmreward serve: finishing requests in flight", file=sys.stderr, flush=True)
@@ -82,11 +101,9 @@ def catch_stops(stopping: threading.Event) -> None:
         signal.signal(sig, lambda *_: stopping.set())
 
 
-def run_until(stopping: threading.Event | None, fn, *args, hold: threading.Event | None = None) -> bool:
-    """`fn(*args)` in a thread, waited for until it returns (True) or a stop comes first (False: it
-    is left to the shutdown, so that a stop during minutes of model loading is prompt; `stopping`
-    None: waited for to the end). Its error is raised here. `hold`: the thread then lives on
-    until it is set."""
+def in_thread(fn, *args, hold: threading.Event):
+    """`fn(*args)` in a thread that then lives on until `hold` is set; its result, or its error
+    raised here."""
     outcome: list = []
     done = threading.Event()
 
@@ -96,18 +113,14 @@ def run_until(stopping: threading.Event | None, fn, *args, hold: threading.Event
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread below
             outcome.append((False, exc))
         done.set()
-        if hold is not None:
-            hold.wait()
+        hold.wait()
 
     threading.Thread(target=target, name=f"mmreward-serve-{fn.__name__}", daemon=True).start()
-    while not done.wait(0.2) and not (stopping is not None and stopping.is_set()):
-        pass
-    if not outcome:
-        return False
+    done.wait()
     ok, value = outcome[0]
     if not ok:
         raise value
-    return True
+    return value
 
 
 COMMAND = Command(
@@ -116,7 +129,8 @@ COMMAND = Command(
     description=(
         "Serve a reward model over HTTP on Ray Serve: POST /v1/score (a list of records -> their "
         "output dicts, in order; a bad record gets an error entry in its slot), POST /get_reward "
-        "(OpenRLHF's --reward.remote_url protocol), GET /health, GET /metrics (Prometheus). "
+        "(OpenRLHF's --reward.remote_url protocol), POST /score (UniRL's reward-service protocol), "
+        "GET /health, GET /metrics (Prometheus). "
         "Concurrent requests share dynamic batches; --replicas model replicas (one per GPU by "
         "default) on a local Ray cluster or --address's. Binds 127.0.0.1 unless --host says "
         "otherwise. SIGINT/SIGTERM finish the requests in flight, then stop."),

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from contextlib import contextmanager
 from dataclasses import asdict
 
@@ -95,20 +97,33 @@ def _dropped(logger: str, prefix: str):
         logging.getLogger(logger).removeFilter(keep)
 
 
-def start(load_kwargs: dict, cfg: ServeConfig):
-    """Start Serve on cfg.host:cfg.port and deploy the application; returns the ingress handle."""
+def start(load_kwargs: dict, cfg: ServeConfig, stopping: threading.Event | None = None):
+    """Start Serve on cfg.host:cfg.port, deploy the application and wait until it runs; returns
+    the ingress handle, or None when `stopping` is set first (the deployment is left to the
+    shutdown: a stop during minutes of model loading is prompt)."""
     from ray import serve
 
     serve.start(http_options={"host": cfg.host, "port": cfg.port,
                               # Ray's own bound, past the ingress's own 504
                               "request_timeout_s": cfg.request_timeout_s + 30})
-    try:
-        # serve.run starts Serve again, finds the instance just started and says that "new
-        # http_options will not be applied": it has none, the ones above are in force
-        with _dropped("ray.serve", "Connecting to existing Serve app"):
-            return serve.run(build_app(load_kwargs, cfg), name=cfg.app_name, route_prefix="/")
-    except RuntimeError as exc:  # a replica failed to start (bad model, out of memory, ...)
-        raise MmrewardError(f"the reward service failed to start: {exc} {why_not_running(cfg)}".strip()) from None
+    # serve.run_many starts Serve again, finds the instance just started and says that "new
+    # http_options will not be applied": it has none, the ones above are in force. It does not wait
+    # for the application: Ray's own wait cannot be interrupted, and a wait left running in another
+    # thread calls into Ray after the shutdown (its core worker then ends the process, exit 1)
+    with _dropped("ray.serve", "Connecting to existing Serve app"):
+        handle, = serve.run_many([serve.RunTarget(build_app(load_kwargs, cfg), name=cfg.app_name, route_prefix="/")],
+                                 wait_for_ingress_deployment_creation=False, wait_for_applications_running=False)
+    while True:
+        app = serve.status().applications.get(cfg.app_name)
+        if app is not None and app.status == "RUNNING":
+            return handle
+        if app is not None and app.status == "DEPLOY_FAILED":  # a replica failed to start (bad model, out of memory, ...)
+            raise MmrewardError(f"the reward service failed to start: Deploying application {cfg.app_name} failed: "
+                                f"{app.message} {why_not_running(cfg)}".strip())
+        if stopping is None:
+            time.sleep(0.2)
+        elif stopping.wait(0.2):
+            return None
 
 
 def why_not_running(cfg: ServeConfig) -> str:
