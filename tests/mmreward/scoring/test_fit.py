@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from mmreward.scoring import engine
+from mmreward.scoring import engine, loop
 from mmreward.scoring.fit import image_fit
 
 
@@ -70,10 +70,9 @@ def test_rewards_are_unchanged_and_a_chunk_holds_bounded_media(tmp_path, scalar_
     per_record = decoded_bytes(load_item(records[0], opts))
     assert per_record < 3 * (700 * 500 + 60 * 40 + 400 * 900)  # held at the model's size, not the file's
 
-    runs = []
-    score_plans = engine.Scorer.score_plans
-    monkeypatch.setattr(engine.Scorer, "score_plans", lambda self, plans, *a: (runs.append(len(plans)),
-                                                                               score_plans(self, plans, *a)))
+    runs = []  # records per scoring pass of the chunk loop
+    score_plans = loop._score_plans
+    monkeypatch.setattr(loop, "_score_plans", lambda plans, *a: (runs.append(len(plans)), score_plans(plans, *a)))
     monkeypatch.setattr(scalar_rm.scorer, "fit", None)  # the old way: full-size images into the processor
     assert scalar_rm.score(records, media_root=tmp_path) == fitted
     assert runs == [4]
