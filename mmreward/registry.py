@@ -113,6 +113,16 @@ CATALOG += [
      "use": "mmreward score --model SKYWORK_DIR --input IN --output OUT"},
 ]
 
+# VR-Thinker (issue 22): the released checkpoints run with their authors' protocol (mmreward.presets.vrthinker)
+PRESETS["vr-thinker"] = "mmreward.presets.vrthinker:load"
+PRESET_FOR_HUB_ID.update({"qunwang13/vr-thinker": "vr-thinker", "qunwang13/vrthinker": "vr-thinker"})
+CATALOG.append({
+    "name": "qunwang13/vr-thinker, qunwang13/vrthinker", "backbone": "Qwen2.5-VL-7B",
+    "kind": "video agent: select_frames tool calls, then a verdict per dimension (thinking with images)",
+    "outputs": "rewards from OA (ties 0.5/0.5), dimensions TA/VQ/MQ, judgments, judge_text, trace, episode",
+    "needs": "the checkpoint (hub id picks the preset; a directory: --preset vr-thinker --variant ...)",
+    "use": "mmreward score --model qunwang13/vr-thinker --input IN --output OUT"})
+
 # The image-generation rewards (mmreward/rewards/): `NAME` loads the released default,
 # `NAME@PATH_OR_HUB_ID` another copy; `combo:` a weighted sum of any loadable models.
 _IMAGE_REWARDS = {

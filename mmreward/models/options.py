@@ -91,7 +91,11 @@ class JudgeOptions:
     media: Literal["image", "video"] | None = field(default=None, metadata={
         "help": "UnifiedReward: the candidates' media (default: read from the records)"})
     max_new_tokens: int | None = field(default=None, metadata={
-        "help": "UnifiedReward: generation limit (default: the official script's, 512 to 4096)"})
+        "help": "UnifiedReward, VR-Thinker: generation limit per answer (default: the official script's, "
+                "512 to 4096)"})
+    variant: Literal["vr-thinker", "vrthinker"] | None = field(default=None, metadata={
+        "help": "VR-Thinker: whose protocol a checkpoint directory speaks, qunwang13/vr-thinker's or "
+                "qunwang13/vrthinker's (the hub ids pick theirs). Default vr-thinker"})
     normalize: bool | None = field(default=None, metadata={
         "help": "VideoReward: normalise the head outputs with the release's inference_config "
                 "(default true; false gives the raw outputs)"})

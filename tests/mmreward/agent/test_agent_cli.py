@@ -16,10 +16,14 @@ def test_agent_json_on_real_example_videos(capsys, examples):
     rc = main(["agent", "--prompt", "a dog running", "--videos", *videos, "--json", *SMALL])
     assert rc == 0
     trace = json.loads(capsys.readouterr().out)
-    for key in ("turns", "selected_frames", "judgments", "format_valid"):
+    for key in ("turns", "selected_frames", "judgments", "format_valid", "trace"):
         assert key in trace
-    assert len(trace["turns"]) == 2 and trace["format_valid"] is False  # random weights: noise
-    assert len(trace["prefill_tokens"]) == 2 and trace["videos"] == videos
+    assert trace["protocol"] == "vr-thinker" and trace["format_valid"] is False  # random weights: noise
+    assert len(trace["prefill_tokens"]) == len(trace["turns"]) == len(trace["trace"][0]) >= 1
+    assert trace["videos"] == videos
+    first = trace["trace"][0][0]
+    assert "The provided frames are downsampled from these videos" in first["prompt_text"]
+    assert [f["video"] for f in first["frames"]] == [1] * 4 + [2] * 4
 
 
 @pytest.mark.slow
@@ -29,10 +33,10 @@ def test_agent_media_root_and_scripted_real_frames(tiny, examples):
 
     model, processor = tiny
     config = AgentConfig(candidate_frames=16, max_turns=2, max_new_tokens=4, frame_max_pixels=56 * 56)
-    call = '<tool_call>{"name": "select_frames", "arguments": {"target_frames": [2, 16]}}</tool_call>'
+    call = config.speaks.write_call([2, 16, 18, 32], config.dimensions)  # frames 2 and 16 of each video
     tr = rollout(model, processor, ["example_2_A.mp4", "example_2_B.mp4"], "p", config, media_root=examples,
-                 script=[call, "<answer>TA: 1, VQ: 1, MQ: 2, OA: 1</answer>"])
-    assert tr.selected_frames[0] == [{"video": v, "frame": f} for v in (0, 1) for f in (2, 16)]
+                 script=[call, "<final answer>TA = 1, MQ = 2, VQ = 1, OA = 1</final answer>"])
+    assert [(s["video"], s["frame"]) for s in tr.selected_frames[0]] == [(v, f) for v in (0, 1) for f in (2, 16)]
     assert tr.format_valid and tr.judgments["MQ"] == 2
 
 
