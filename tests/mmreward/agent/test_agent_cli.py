@@ -59,3 +59,38 @@ def test_synth_agent_command(tmp_path, capsys):
     assert [len(it["videos"]) for it in items] == [2, 2]
     assert all((tmp_path / v).is_file() for it in items for v in it["videos"])
     assert len((tmp_path / "traces.jsonl").read_text().splitlines()) == 2
+
+
+@pytest.mark.slow
+def test_agent_python_entry_takes_a_scripted_policy(clips):
+    """`commands.agent.judge(..., policy=fn)`: fn writes the turns (no model is loaded, only the
+    checkpoint's processor), the output carries the trace as the model would have seen it."""
+    from mmreward.agent.config import AgentConfig
+    from mmreward.commands.agent import AgentRunConfig, judge
+    from mmreward.models.options import ModelOptions
+
+    root, videos = clips
+    seen = []
+
+    def policy(messages):
+        seen.append(messages)
+        if len(seen) == 1:
+            return ('<recommend answer>TA = 0, MQ = 0, VQ = 0, OA = 0</recommend answer><tool_call>'
+                    '{"name": "select_frames", "arguments": {"target_frames": [2, 18]}}</tool_call>')
+        return "<final answer>TA = 2, MQ = 2, VQ = 2, OA = 2</final answer>"
+
+    config = AgentConfig(candidate_frames=16, frame_max_pixels=56 * 56)
+    out = judge(ModelOptions(model="tiny"), config, AgentRunConfig(prompt="a ball", videos=videos,
+                                                                   media_root=str(root)), policy=policy)
+    assert out["judgments"] == {"TA": 2, "MQ": 2, "VQ": 2, "OA": 2} and out["format_valid"]
+    (turns,) = out["trace"]
+    assert [t["tool_frames"] for t in turns] == [[{"video": 1, "frame": 2}, {"video": 2, "frame": 18}], []]
+    assert turns[1]["prompt_text"].count("<|image_pad|>") == 10 and len(seen) == 2
+    assert sum(1 for m in seen[1] if isinstance(m["content"], list) for c in m["content"]
+               if c.get("type") == "image" and c["image"].size == (56, 56)) == 10
+    # a released id speaks its own card's protocol unless --protocol is given
+    from mmreward.commands.agent import config_for_model
+
+    assert config_for_model(config, "qunwang13/vrthinker").protocol == "vrthinker"
+    assert config_for_model(config, "qunwang13/vrthinker").candidate_frames == 16  # what was set stays
+    assert config_for_model(AgentConfig(protocol="vr-thinker"), "qunwang13/vrthinker").protocol == "vr-thinker"
