@@ -66,8 +66,11 @@ class Episode:
         t, dims = self.trace, self.config.dimensions
         t.stop_reason = reason
         answer = self.protocol.read_answer(t.turns, dims)
-        if answer.labels:
-            t.judgments, t.answer_source = dict(answer.labels), answer.source
+        if answer.labels:  # in the dimensions' order, OA last, whatever order the reply used
+            order = [*dims, "OA"]
+            rank = {k: i for i, k in enumerate(order)}
+            t.judgments = {k: answer.labels[k] for k in sorted(answer.labels, key=lambda k: rank.get(k, len(order)))}
+            t.answer_source = answer.source
         t.format_valid = self.protocol.format_valid(t, dims)
         self.done = True
         return True

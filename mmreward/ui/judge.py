@@ -218,7 +218,8 @@ def run_agent(rm, root: Path, names: list[str], prompt: str, config=None) -> dic
         picks = list(dict.fromkeys((s["video"], s["frame"], s.get("number", s["frame"]))
                                    for call in trace.selected_frames for s in call))
         with FrameStore.for_config(list(names), cfg, root) as store:
-            frames = [(store.image(v, f), f"video {SIDES[v]}, frame {n}") for v, f, n in picks]
+            frames = [(store.image(v, f), f"video {SIDES[v]}, frame {f}/{cfg.candidate_frames}"
+                       + (f" (#{n})" if n != f else "")) for v, f, n in picks]
         return {"turns": [(m["role"], _text_of(m.get("content"))) for m in trace.messages
                           if m.get("role") != "system"],
                 "frames": frames,
