@@ -66,11 +66,12 @@ class VRThinkerProtocol(Protocol):
 
     def user_text(self, prompt: str, config, n_videos: int) -> str:
         dims = dict(zip(CARD_DIMENSIONS, cards.VR_THINKER_DIMENSIONS))
-        slots = {"prompt_for_videos": prompt}
+        slots = {}
         for i, d in enumerate(CARD_DIMENSIONS, 1):
             slots[f"dim_name_{i}"], slots[f"dim_explain_{i}"] = dims[d]
+        slots["prompt_for_videos"] = prompt  # last: a prompt's own braces are never filled in
         head = _initial_words(cards.VR_THINKER_PROMPT_HEAD, config.initial_frames)
-        for key, value in slots.items():  # the card's f-string slots; str.format would choke on a prompt's braces
+        for key, value in slots.items():  # the card's f-string slots (str.format would choke on braces)
             head = head.replace("{" + key + "}", value)
         return head + self.rules_text(config, n_videos)
 

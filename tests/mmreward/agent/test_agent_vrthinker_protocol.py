@@ -80,6 +80,8 @@ def test_vr_thinker_prompts_are_the_cards_and_the_authors():
             ) in user["content"][0]["text"]
     # the first four input frames are Video 1's, the next four Video 2's: every 12th of the 96
     assert numbers(user) == [(v, f, 48 * v + f) for v in (0, 1) for f in (1, 13, 25, 37)]
+    braces = Episode("a {dim_name_1} {}", ["a", "b"], config).trace.messages[1]["content"][0]["text"]
+    assert "The prompt is: a {dim_name_1} {}\n" in braces  # a prompt is put in as written
 
 
 def test_vrthinker_system_prompt_is_the_cards():
