@@ -66,9 +66,10 @@ class VRThinker(BaseRewardModel):
         return BaseRewardModel.score_iter(target, records, media_root, batch_size, progress, total)
 
     def score_chunk(self, records: list, media_root=None, batch_size: int = 8, policy=None) -> list[dict]:
+        """One episode at a time (an episode closes its videos, so none may run twice)."""
         opts = replace(self.media_opts, media_root=media_root)
         return score_records(records, lambda r: [self.prepare(r, opts)], lambda items: [
-            self.episode(it, policy) for it in items], self.finish, batch_size, item_noun="episode")
+            self.episode(it, policy) for it in items], self.finish, 1, item_noun="episode")
 
     def prepare(self, record: dict, opts) -> dict:
         files = candidate_media(record, ("images", "videos"))
