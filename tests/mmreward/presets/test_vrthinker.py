@@ -145,6 +145,18 @@ def test_bad_records_are_error_lines(models, media):
     assert "two candidates" in outs[0]["error"]
     assert outs[1]["error"].startswith("candidate 1: ") and "not found" in outs[1]["error"] and outs[1]["retryable"]
     assert "not text" in outs[2]["error"]
+    # an episode the model (here the policy) refuses costs its own record only
+    script = Script("vrthinker")
+
+    def refusing(messages):
+        if "boom" in messages[1]["content"][0]["text"]:
+            raise ValueError("cannot take this one")
+        return script(messages)
+
+    two = [{**records()[-1], "id": "boom", "prompt": "boom oa=1"}, records()[-1]]
+    first, second = rm.score(two, media_root=media, policy=refusing)
+    assert first == {"id": "boom", "error": "episode 0: the model refuses this input: cannot take this one"}
+    assert second["id"] == "photos oa=2" and second["rewards"] == [0.0, 1.0]
 
 
 @pytest.mark.slow
