@@ -12,21 +12,24 @@ must reproduce), kv (cache reuse), batch (a group of rollouts decoded together),
 (rollout, rollout_batch, the turn sources), trace (Trace JSON), turns (an episode turn by turn, as
 the model saw it), rewards (rule rewards).
 """
-from .config import AgentConfig
-from .context import context_for_turn, turn_examples
-from .episode import Episode, scripted_trace
-from .frames import FrameStore, materialize
-from .loop import ModelTurns, PolicyTurns, Turn, rollout, rollout_batch, run_episode
-from .parse import ToolError, format_valid, parse_answer, parse_tool_call
-from .protocol import PROTOCOLS, get_protocol
-from .rewards import accuracy_reward, format_reward, trace_correct
-from .trace import Trace, read_traces, write_traces
-from .turns import turn_records
-from .vrthinker.answers import read_answer
+import importlib
 
-__all__ = [
-    "PROTOCOLS", "AgentConfig", "Episode", "FrameStore", "ModelTurns", "PolicyTurns", "ToolError", "Trace", "Turn",
-    "accuracy_reward", "context_for_turn", "format_reward", "format_valid", "get_protocol", "materialize",
-    "parse_answer", "parse_tool_call", "read_answer", "read_traces", "rollout", "rollout_batch", "run_episode",
-    "scripted_trace", "trace_correct", "turn_examples", "turn_records", "write_traces",
-]
+#: public name -> the module defining it; imported on first use, so that importing one light module
+#: of the package (config, protocol: what the model families' option specs read) imports no torch
+_EXPORTS = {
+    "AgentConfig": "config", "context_for_turn": "context", "turn_examples": "context",
+    "Episode": "episode", "scripted_trace": "episode", "FrameStore": "frames", "materialize": "frames",
+    **dict.fromkeys(("ModelTurns", "PolicyTurns", "Turn", "rollout", "rollout_batch", "run_episode"), "loop"),
+    **dict.fromkeys(("ToolError", "format_valid", "parse_answer", "parse_tool_call"), "parse"),
+    "PROTOCOLS": "protocol", "get_protocol": "protocol",
+    **dict.fromkeys(("accuracy_reward", "format_reward", "trace_correct"), "rewards"),
+    **dict.fromkeys(("Trace", "read_traces", "write_traces"), "trace"),
+    "turn_records": "turns", "read_answer": "vrthinker.answers",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

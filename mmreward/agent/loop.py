@@ -73,7 +73,8 @@ class PolicyTurns:
 def rollout(model, processor, videos: list[str | os.PathLike], prompt: str, config: AgentConfig | None = None,
             media_root: str | Path | None = None, generator: torch.Generator | None = None, *,
             id: str | None = None, labels: dict | None = None, script: list[str] | None = None,
-            reuse_cache: bool = True, policy: Callable[[list[dict]], str] | None = None) -> Trace:
+            reuse_cache: bool = True, policy: Callable[[list[dict]], str] | None = None, engine=None,
+            seed: int | None = None) -> Trace:
     """One rollout on `videos` (paths, resolved against `media_root` when given).
 
     Raises `video.errors.VideoError` for an unreadable video before any model work.
@@ -81,6 +82,8 @@ def rollout(model, processor, videos: list[str | os.PathLike], prompt: str, conf
     same cache path; the trace then records the model's log-probs of those tokens).
     `policy`: a function writing each turn instead of the model (`PolicyTurns`; `model` unused).
     `reuse_cache=False` re-prefills the whole context every turn (the benchmark's baseline).
+    `engine`: a vLLM `mmreward.engines.Engine` writes the turns instead (`engine_rollout`;
+    `seed` seeds its sampling).
     """
     config = config or AgentConfig()
     if policy is not None:
@@ -90,19 +93,26 @@ def rollout(model, processor, videos: list[str | os.PathLike], prompt: str, conf
         ep.trace.labels = labels
         return ep.trace
     return rollout_batch(model, processor, videos, prompt, config, 1, media_root, generator, id=id,
-                         labels=labels, scripts=[script] if script else None, reuse_cache=reuse_cache)[0]
+                         labels=labels, scripts=[script] if script else None, reuse_cache=reuse_cache,
+                         engine=engine, seed=seed)[0]
 
 
 def rollout_batch(model, processor, videos: list[str | os.PathLike], prompt: str,
                   config: AgentConfig | None = None, n: int = 1, media_root: str | Path | None = None,
                   generator: torch.Generator | None = None, *, id: str | None = None, labels: dict | None = None,
                   scripts: list[list[str]] | None = None, reuse_cache: bool = True,
-                  batched: bool = True) -> list[Trace]:
+                  batched: bool = True, engine=None, seed: int | None = None) -> list[Trace]:
     """`n` rollouts of one item (a GRPO group). Frames are decoded once and the first turn's
     prompt is prefilled once. `batched`: the n rollouts are decoded together, one forward
     pass per step for the whole group (`batch.BatchedDecoder`); else one after the other,
-    each from a copy of the shared cache."""
+    each from a copy of the shared cache. `engine` (vLLM): the engine writes the n rollouts,
+    all at once (`engine_rollout.rollout_groups`)."""
     config = config or AgentConfig()
+    if engine is not None and engine.name != "hf" and scripts is None:
+        from .engine_rollout import rollout_groups
+
+        item = {"videos": videos, "prompt": prompt, "id": id, "labels": labels}
+        return rollout_groups(engine, processor, [item], config, n, media_root, [seed])[0]
     if scripts is not None and len(scripts) != n:
         raise ValueError(f"{len(scripts)} scripts for {n} rollouts")
     episodes = [Episode(prompt, videos, config, id=id) for _ in range(n)]
@@ -121,7 +131,7 @@ def _one_by_one(episodes, shared: CachedDecoder, store, config, generator, scrip
     """Each episode from a copy of a cache holding the shared first prompt."""
     n = len(episodes)
     if shared.reuse and n > 1:
-        shared.prefill(materialize(context_for_turn(episodes[0].trace.messages, 0, config.memory_window), store))
+        shared.prefill(next_context(episodes[0], store, config))
     for k, ep in enumerate(episodes):
         decoder = shared.fork() if k < n - 1 else shared  # the last one may take the original
         run_episode(ep, store, ModelTurns(decoder, config, generator, scripts[k] if scripts else None), config)
@@ -132,13 +142,22 @@ def run_episode(ep: Episode, store: FrameStore, turns: Callable[[list[dict], int
     """The turn loop: show the windowed context, take the next turn from `turns` (the one seam
     where text is generated), let the environment answer, until the episode ends."""
     while not ep.done:
-        i = ep.turns_used
-        turn = turns(materialize(context_for_turn(ep.trace.messages, i, config.memory_window), store), i)
-        ep.trace.prefill_tokens.append(turn.prefilled)
-        ep.trace.turn_token_ids.append(list(turn.token_ids))
-        ep.trace.turn_logprobs.append(list(turn.logprobs))
-        ep.step(turn.text, turn.context_tokens)
+        take_turn(ep, turns(next_context(ep, store, config), ep.turns_used))
     return ep.trace
+
+
+def next_context(ep: Episode, store: FrameStore, config: AgentConfig) -> list[dict]:
+    """What the model is shown before its next turn: the conversation so far through the memory
+    window, frames as images. Every turn source (the HF decoders, a policy, the vLLM engine) is shown this."""
+    return materialize(context_for_turn(ep.trace.messages, ep.turns_used, config.memory_window), store)
+
+
+def take_turn(ep: Episode, turn: Turn) -> bool:
+    """Record `turn` in the trace and hand its text to the environment; True when the episode is over."""
+    ep.trace.prefill_tokens.append(turn.prefilled)
+    ep.trace.turn_token_ids.append(list(turn.token_ids))
+    ep.trace.turn_logprobs.append(list(turn.logprobs))
+    return ep.step(turn.text, turn.context_tokens)
 
 
 def run_group(episodes: list[Episode], decoder: BatchedDecoder, store: FrameStore, config: AgentConfig,
@@ -147,8 +166,7 @@ def run_group(episodes: list[Episode], decoder: BatchedDecoder, store: FrameStor
     tok = decoder.processor.tokenizer
     active = [r for r, ep in enumerate(episodes) if not ep.done]
     while active:
-        contexts = {r: materialize(context_for_turn(episodes[r].trace.messages, episodes[r].turns_used,
-                                                    config.memory_window), store) for r in active}
+        contexts = {r: next_context(episodes[r], store, config) for r in active}
         logits, prefilled = decoder.prefill(contexts)
         prompts = {r: len(decoder.ids[r]) for r in active}
         forced = None
@@ -157,12 +175,8 @@ def run_group(episodes: list[Episode], decoder: BatchedDecoder, store: FrameStor
         outs = decode_group(decoder, logits, config, generator, forced)
         for r in active:
             ids, logprobs = outs[r]
-            t = episodes[r].trace
-            t.prefill_tokens.append(prefilled[r])
-            t.turn_token_ids.append(ids)
-            t.turn_logprobs.append(logprobs)
             text = scripts[r][episodes[r].turns_used] if scripts is not None else assistant_text(tok, ids)
-            episodes[r].step(text, prompts[r] + len(ids))
+            take_turn(episodes[r], Turn(text, ids, logprobs, prefilled[r], prompts[r] + len(ids)))
         active = [r for r in active if not episodes[r].done]
 
 
@@ -224,6 +238,14 @@ def stop_text_reached(tokenizer, ids: list[int], stop: str | None) -> bool:
     """The reply now ends with the protocol's stop text (e.g. "</tool_call>": the protocol would cut
     anything after it, so nothing after it is generated)."""
     return bool(stop) and stop in tokenizer.decode(ids[-8:], skip_special_tokens=False)
+
+
+def stop_text_end(tokenizer, ids: list[int], stop: str | None) -> int:
+    """How many of `ids` the HF decoders would have generated: up to the token completing the
+    protocol's stop text (an engine that cannot stop on text generates past it; this cuts there)."""
+    if stop and stop in tokenizer.decode(ids, skip_special_tokens=False):
+        return next(k for k in range(1, len(ids) + 1) if stop_text_reached(tokenizer, ids[:k], stop))
+    return len(ids)
 
 
 def end_of_turn_ids(tokenizer) -> set[int]:

@@ -70,7 +70,14 @@ def _run_agent(model_opts: ModelOptions, config: AgentConfig, cfg: AgentRunConfi
         processor = load_processor(str(resolve_name(model_opts.model)), opts)
         return rollout(None, processor, cfg.videos, cfg.prompt, config, media_root=cfg.media_root,
                        policy=policy), processor
-    model, processor, _ = load_backbone(model_opts.model, opts)
+    vllm = model_opts.engine == "vllm"
+    model, processor, path = load_backbone(model_opts.model, opts, weights=not vllm)
+    if vllm:
+        from mmreward.engines import build_engine
+
+        with build_engine("vllm", model, processor, path, dtype=model_opts.dtype) as engine:
+            return rollout(model, processor, cfg.videos, cfg.prompt, config, media_root=cfg.media_root,
+                           engine=engine, seed=cfg.seed), processor
     generator = torch.Generator(device=model.device).manual_seed(cfg.seed)
     return rollout(model, processor, cfg.videos, cfg.prompt, config, media_root=cfg.media_root,
                    generator=generator), processor

@@ -15,39 +15,60 @@ read), `judge_text` (the last reply), `verdict_parsed` (False when no OA was fou
 """
 from __future__ import annotations
 
-from dataclasses import replace
+import dataclasses
+import typing
+from dataclasses import field, replace
+from typing import Literal, Optional
 
-import numpy as np
-
+from mmreward.agent.config import AgentConfig  # a dataclass (the package imports no torch until used)
 from mmreward.errors import ConfigError, MediaError, RecordError
-from mmreward.presets.common import backbone_options, candidate_media, check_mode, media_options, take_options
+from mmreward.families import Family
+from mmreward.models.options import MediaCapOptions, RuntimeOptions, compose, copy_field
+from mmreward.presets.common import backbone_options, candidate_media
 from mmreward.scoring.base import BaseRewardModel
-from mmreward.scoring.isolation import score_records
-from mmreward.scoring.media import MEDIA_CAPS, VideoSource, open_image, open_video_source
+from mmreward.scoring.loop import fixed_batches, score_chunk
+from mmreward.scoring.media import MediaOptions, VideoSource, open_image, open_video_source
+from mmreward.scoring.outputs import scored
 
 #: variant -> the agent protocol it speaks (mmreward.agent.protocol.PROTOCOLS)
 VARIANTS = {"vr-thinker": "vr-thinker", "vrthinker": "vrthinker"}
 VARIANT_FOR_HUB_ID = {"qunwang13/vr-thinker": "vr-thinker", "qunwang13/vrthinker": "vrthinker"}
-#: AgentConfig settings a load may change (the rest is the protocol's)
+#: AgentConfig settings a load may change (the rest is the protocol's): the same fields, help and types
 AGENT_OPTIONS = ("max_new_tokens", "max_turns", "candidate_frames", "initial_frames", "max_frames_per_call",
                  "memory_window", "frame_max_pixels", "frame_side", "max_context_tokens")
-OPTIONS = ("variant", *AGENT_OPTIONS, *MEDIA_CAPS)
 DIMENSIONS = ("TA", "VQ", "MQ")
 VERDICT_REWARDS = {1: [1.0, 0.0], 2: [0.0, 1.0], 0: [0.5, 0.5]}
 
 
-def verdict(label) -> tuple[list[float], int | None]:
-    """(rewards, preferred) of a label: 1 = the first candidate, 2 = the second, 0 or none = a tie."""
-    return list(VERDICT_REWARDS.get(label, [0.5, 0.5])), {1: 0, 2: 1}.get(label)
+def _agent_fields() -> tuple:
+    hints = typing.get_type_hints(AgentConfig)
+    fields = {f.name: f for f in dataclasses.fields(AgentConfig)}
+    return tuple((name, hints[name], copy_field(fields[name])) for name in AGENT_OPTIONS)
+
+
+VRThinkerOptions = compose(
+    "VRThinkerOptions", MediaCapOptions, RuntimeOptions, last=_agent_fields(),
+    doc="The variant (whose protocol a checkpoint speaks), the protocol settings a load may change "
+        "(default: the variant's published ones), the record media limits, the runtime.",
+    first=(("preset", Optional[Literal["vr-thinker"]], field(default=None, metadata={
+        "help": "vr-thinker (the family's one preset; the hub ids pick it)"})),
+           ("variant", Optional[Literal["vr-thinker", "vrthinker"]], field(default=None, metadata={
+        "help": "whose protocol the checkpoint speaks: qunwang13/vr-thinker's or qunwang13/vrthinker's (the hub "
+                "ids pick theirs; a directory: vr-thinker)"})),))
+
+
+def verdict(label) -> list[float]:
+    """The rewards a label gives: 1 = the first candidate, 2 = the second, 0 or none = a tie."""
+    return list(VERDICT_REWARDS.get(label, [0.5, 0.5]))
 
 
 class VRThinker(BaseRewardModel):
     kind = "generative"
 
-    def __init__(self, backbone, processor, name: str, variant: str, config, options: dict):
+    def __init__(self, backbone, processor, name: str, variant: str, config, options):
         self.backbone, self.processor, self.name = backbone, processor, str(name)
         self.variant, self.config = variant, config
-        self.media_opts = media_options(options)
+        self.media_opts = MediaOptions.with_caps(options)
 
     @property
     def info(self) -> dict:
@@ -68,8 +89,8 @@ class VRThinker(BaseRewardModel):
     def score_chunk(self, records: list, media_root=None, batch_size: int = 8, policy=None) -> list[dict]:
         """One episode at a time (an episode closes its videos, so none may run twice)."""
         opts = replace(self.media_opts, media_root=media_root)
-        return score_records(records, lambda r: [self.prepare(r, opts)], lambda items: [
-            self.episode(it, policy) for it in items], self.finish, 1, item_noun="episode")
+        return score_chunk(records, lambda r: [self.prepare(r, opts)], lambda items: [
+            self.episode(it, policy) for it in items], self.finish, fixed_batches(1), item_noun="episode")
 
     def prepare(self, record: dict, opts) -> dict:
         files = candidate_media(record, ("images", "videos"))
@@ -102,21 +123,19 @@ class VRThinker(BaseRewardModel):
         with FrameStore.of_sources(item["sources"], self.config) as store:
             return run_episode(ep, store, turns, self.config)
 
-    def finish(self, record: dict, traces: list) -> dict:
+    def finish(self, record: dict, items: list, traces: list) -> dict:
         from mmreward.agent.turns import turn_records
 
         trace = traces[0]
         labels = trace.judgments or {}
-        rewards, preferred = verdict(labels.get("OA"))
-        return {"rewards": rewards, "preferred": preferred,
-                "dimensions": {d: verdict(labels.get(d))[0] for d in DIMENSIONS},
-                "judgments": {k: labels.get(k) for k in (*DIMENSIONS, "OA")},
-                "judge_text": [trace.turns[-1] if trace.turns else ""], "verdict_parsed": ["OA" in labels],
-                "trace": [turn_records(trace, self.config.memory_window, self.processor)],
-                "episode": {"protocol": trace.protocol, "stop_reason": trace.stop_reason,
+        return scored(verdict(labels.get("OA")), {d: verdict(labels.get(d)) for d in DIMENSIONS},
+                      judgments={k: labels.get(k) for k in (*DIMENSIONS, "OA")},
+                      judge_text=[trace.turns[-1] if trace.turns else ""], verdict_parsed=["OA" in labels],
+                      trace=[turn_records(trace, self.config.memory_window, self.processor)],
+                      episode={"protocol": trace.protocol, "stop_reason": trace.stop_reason,
                             "answer_source": trace.answer_source, "format_valid": trace.format_valid,
                             "turns": len(trace.turns), "tool_calls": len(trace.selected_frames),
-                            "tool_errors": list(trace.tool_errors)}}
+                            "tool_errors": list(trace.tool_errors)})
 
 
 class _Scripted(BaseRewardModel):
@@ -137,39 +156,46 @@ def open_clip(kind: str, value, opts, index: int, fps=None) -> VideoSource:
     """A candidate's video, or its image as a one-frame clip, opened from any record form."""
     if kind == "videos":
         return open_video_source(value, opts, index, fps)
+    import numpy as np
+
     from video.reader import FramesReader
 
     image = open_image(value, opts, index)
     return VideoSource(FramesReader([np.asarray(image.convert("RGB"))], fps=1.0), f"image {index}", False)
 
 
-def agent_config(variant: str, options: dict):
-    from mmreward.agent.config import AgentConfig
-
-    settings = {k: options[k] for k in AGENT_OPTIONS if options.get(k) is not None}
+def agent_config(variant: str, options) -> AgentConfig:
+    settings = {k: getattr(options, k) for k in AGENT_OPTIONS if getattr(options, k) is not None}
     try:
         return AgentConfig(protocol=VARIANTS[variant], **settings)
     except ValueError as exc:
         raise ConfigError(f"vr-thinker: {exc}") from None
 
 
-def load(name_or_path, mode=None, **options) -> VRThinker:
-    """A VR-Thinker checkpoint (directory or hub id) -> VRThinker.
-
-    Options: variant ("vr-thinker" | "vrthinker"; the hub ids pick theirs, a directory defaults to
-    "vr-thinker"), the protocol settings in AGENT_OPTIONS (default: the variant's published ones;
-    e.g. max_new_tokens, frame_max_pixels for a small test model), the record media limits, dtype,
-    device, attn_implementation."""
+def load(name_or_path, mode, options) -> VRThinker:
+    """A VR-Thinker checkpoint (directory or hub id) -> VRThinker. `options`: VRThinkerOptions
+    (the variant: the hub id's, else "vr-thinker"; the protocol settings a small test model needs,
+    e.g. max_new_tokens, frame_max_pixels; the record media limits; dtype, device, attn_implementation)."""
     from mmreward.models.backbone import load_backbone
 
-    check_mode("VR-Thinker", mode, "generative")
-    opts = take_options("VR-Thinker", options, OPTIONS)
-    variant = opts.get("variant") or VARIANT_FOR_HUB_ID.get(str(name_or_path).lower()) or "vr-thinker"
-    if variant not in VARIANTS:
-        raise ConfigError(f"vr-thinker: variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
-    config = agent_config(variant, opts)  # before minutes of loading
-    backbone, processor, path = load_backbone(name_or_path, backbone_options(opts))
-    return VRThinker(backbone, processor, path, variant, config, opts)
+    variant = options.variant or VARIANT_FOR_HUB_ID.get(str(name_or_path).lower()) or "vr-thinker"
+    config = agent_config(variant, options)  # before minutes of loading
+    backbone, processor, path = load_backbone(name_or_path, backbone_options(options.given()))
+    return VRThinker(backbone, processor, path, variant, config, options)
 
 
-__all__ = ["VARIANTS", "VRThinker", "load", "verdict"]
+FAMILY = Family(
+    name="vr-thinker", title="VR-Thinker", loader="mmreward.presets.vrthinker:load", options=VRThinkerOptions,
+    presets=("vr-thinker",), modes=("generative",),
+    hub_ids=dict.fromkeys(VARIANT_FOR_HUB_ID, "vr-thinker"),  # each id also implies its variant (load)
+    catalog=({"name": "qunwang13/{vr-thinker,vrthinker}", "backbone": "Qwen2.5-VL-7B",
+              "kind": "video agent: select_frames tool calls, then a verdict per dimension (thinking with images)",
+              "outputs": "rewards from OA (a tie: 0.5/0.5, preferred null), dimensions TA/VQ/MQ, judgments, "
+                         "judge_text, trace, episode",
+              "needs": "the checkpoint (the hub id picks the preset; a directory: --preset vr-thinker "
+                       "--model-option variant=...)",
+              "use": "mmreward score --model qunwang13/vr-thinker --input IN --output OUT"},),
+)
+
+
+__all__ = ["FAMILY", "VARIANTS", "VRThinker", "VRThinkerOptions", "load", "verdict"]

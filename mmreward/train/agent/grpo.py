@@ -23,10 +23,12 @@ import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
 
+from mmreward.engines import check_engine
 from mmreward.errors import ConfigError, InputError
 from mmreward.launch import cpu_only
 from mmreward.train import checkpoints
@@ -63,6 +65,11 @@ class GRPOConfig:
     top_p: float = field(default=1.0, metadata={"help": "rollout nucleus sampling threshold"})
     save_steps: int = field(default=50, metadata={"help": "checkpoint every this many steps and at the end (0: never)"})
     seed: int = field(default=0, metadata={"help": "seed of the item order and the rollouts"})
+    engine: Literal["hf", "vllm"] = field(default="hf", metadata={
+        "help": "what samples the rollouts: hf (the policy, transformers) or vllm (a vLLM engine in this "
+                "process, given the policy's weights before every step; extra mmreward[vllm])"})
+    vllm_gpu_memory_utilization: float = field(default=0.3, metadata={
+        "help": "--engine vllm on a GPU: the share of its memory the engine takes (the trainer has the rest)"})
     bf16: bool | None = field(default=None, metadata={"help": BF16_HELP, "nargs": "?", "const": True})
     resume: bool = field(default=False, metadata={
         "help": "continue from the newest complete checkpoint in --out (incomplete ones are skipped)"})
@@ -77,6 +84,7 @@ class GRPOConfig:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.bf16 is None:
             self.bf16 = default_bf16()
+        check_engine(self.engine)
 
 
 def rollout_seed(seed: int, step: int, place: int) -> int:
@@ -186,8 +194,12 @@ def trim_log(out: str, last_step: int) -> None:
 
 
 def train_grpo(policy, processor, ref_policy, items, agent_config, cfg: GRPOConfig, media_root=None,
-               on_step=None, reward_fn=None):
+               on_step=None, reward_fn=None, engine=None):
     """The GRPO loop; returns the trained policy (unwrapped). Writes checkpoints, log and final model.
+
+    `engine` (an `mmreward.engines.Engine`, e.g. vLLM; `--engine vllm` builds one in `main`)
+    samples the rollouts: the policy's current weights are loaded into it before every step (as
+    TRL's colocate mode and verl do); the loss's log-probs still come from the policy.
 
     `on_step(step, policy)`, if given, runs on the main process after each step is logged
     (e.g. a held-out evaluation); the policy's train/eval mode is restored afterwards.
@@ -222,9 +234,11 @@ def train_grpo(policy, processor, ref_policy, items, agent_config, cfg: GRPOConf
         t0 = time.time()
         policy_now = accelerator.unwrap_model(model).policy
         mine, seeds = step_items(items, cfg, step, rank, world)
+        if engine is not None:
+            engine.load_weights(policy_now)
         with accelerator.autocast():
             batch = collect(policy_now, processor, mine, cfg.group_size, rollout_config, media_root, cfg.alpha,
-                            seeds, reward_fn)
+                            seeds, reward_fn, engine)
         t1 = time.time()
         examples = batch_examples(batch, processor, stores, agent_config.memory_window,
                                   skip_zero=cfg.beta == 0)
@@ -272,5 +286,23 @@ def main(model, data, agent, cfg: GRPOConfig) -> int:
     items = read_items(data.items)
     policy, processor = load_policy(model)
     ref = load_policy(model, cfg.ref_model or model.model)[0] if cfg.beta != 0 else None
-    train_grpo(policy, processor, ref, items, agent_config, cfg, default_media_root(data.items, data.media_root))
+    engine = rollout_engine(cfg.engine, policy, processor, model.model, cfg.vllm_gpu_memory_utilization)
+    try:
+        train_grpo(policy, processor, ref, items, agent_config, cfg, default_media_root(data.items, data.media_root),
+                   engine=engine)
+    finally:
+        if engine is not None:
+            engine.close()
     return 0
+
+
+def rollout_engine(name: str, policy, processor, model: str, gpu_memory_utilization: float = 0.3):
+    """None for the HF engine (the policy samples), else a vLLM engine on the checkpoint `model`."""
+    if name == "hf":
+        return None
+    from mmreward.engines.vllm import VLLMEngine, VLLMOptions
+    from mmreward.models.backbone import resolve_name
+
+    dtype = str(policy.dtype).removeprefix("torch.")
+    return VLLMEngine(resolve_name(model), processor, VLLMOptions(dtype=dtype,
+                                                                  gpu_memory_utilization=gpu_memory_utilization))

@@ -85,13 +85,15 @@ class Script:
 
 def test_hub_ids_and_directories_pick_the_preset(twin):
     from mmreward.presets import vrthinker
+    from mmreward.families import expand
     from mmreward.registry import CATALOG, find_loader, preset_for
 
     for hub_id in ("qunwang13/vr-thinker", "qunwang13/vrthinker", "QunWang13/VR-Thinker"):
         assert preset_for(hub_id) == "vr-thinker" and find_loader(hub_id) is vrthinker.load
     assert find_loader(str(twin), preset="vr-thinker") is vrthinker.load
-    assert any("qunwang13/vr-thinker" in row["name"] for row in CATALOG)
-    with pytest.raises(ConfigError, match="variant must be one of"):
+    rows = [row for row in CATALOG if row["family"] == "vr-thinker"]
+    assert expand(rows[0]["name"]) == ["qunwang13/vr-thinker", "qunwang13/vrthinker"]
+    with pytest.raises(ConfigError, match="option variant must be one of vr-thinker, vrthinker"):
         mmreward.load(str(twin), preset="vr-thinker", variant="vr-thinker-2")
     with pytest.raises(ConfigError, match="does not take criteria"):
         mmreward.load(str(twin), preset="vr-thinker", criteria="sharpness")
@@ -177,8 +179,8 @@ def test_score_command_writes_traces(twin, media, tmp_path):
     from mmreward.cli import main
 
     (tmp_path / "in.jsonl").write_text("\n".join(json.dumps(r) for r in records()[2:]) + "\n")
-    rc = main(["score", "--model", str(twin), "--preset", "vr-thinker", "--variant", "vrthinker",
-               "--max-new-tokens", "3", "--device", "cpu", "--input", str(tmp_path / "in.jsonl"),
+    rc = main(["score", "--model", str(twin), "--preset", "vr-thinker", "--model-option", "variant=vrthinker",
+               "max_new_tokens=3", "--device", "cpu", "--input", str(tmp_path / "in.jsonl"),
                "--output", str(tmp_path / "out.jsonl"), "--media-root", str(media)])
     assert rc == 0
     outs = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
@@ -208,8 +210,8 @@ def test_service_returns_traces(twin, media, tmp_path):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serve"))
     from serve_helpers import Server
 
-    server = Server("--model", str(twin), "--preset", "vr-thinker", "--variant", "vrthinker", "--max-new-tokens",
-                    "3", "--device", "cpu", "--media-root", str(media), log=tmp_path / "serve.log")
+    server = Server("--model", str(twin), "--preset", "vr-thinker", "--model-option", "variant=vrthinker",
+                    "max_new_tokens=3", "--device", "cpu", "--media-root", str(media), log=tmp_path / "serve.log")
     try:
         server.wait_ready()
         answer = server.post("/v1/score", records()[2:], timeout=600)
