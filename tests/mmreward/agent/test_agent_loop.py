@@ -45,6 +45,7 @@ def test_scripted_rollout_with_tool_error(tiny, clips, small_config, call):
     assert all(lp <= 0 and lp > -1e4 for lps in tr.turn_logprobs for lp in lps)
 
 
+@pytest.mark.slow  # three teacher-forced rollouts over the published protocol's long opening
 def test_cache_reuse_matches_recomputation(tiny, clips, small_config, call):
     """Teacher-forced 3-turn rollout whose memory window drops images before turn 3:
     every token's log-prob equals the one from re-prefilling the whole context."""
