@@ -50,8 +50,8 @@ VRThinkerOptions = compose(
     "VRThinkerOptions", MediaCapOptions, RuntimeOptions, last=_agent_fields(),
     doc="The variant (whose protocol a checkpoint speaks), the protocol settings a load may change "
         "(default: the variant's published ones), the record media limits, the runtime.",
-    first=(("preset", Optional[Literal["vr-thinker"]], field(default=None, metadata={
-        "help": "vr-thinker (the family's one preset; the hub ids pick it)"})),
+    first=(("preset", Optional[Literal["vr-thinker", "vrthinker"]], field(default=None, metadata={
+        "help": "vr-thinker or vrthinker: the variant's default (the hub ids pick theirs)"})),
            ("variant", Optional[Literal["vr-thinker", "vrthinker"]], field(default=None, metadata={
         "help": "whose protocol the checkpoint speaks: qunwang13/vr-thinker's or qunwang13/vrthinker's (the hub "
                 "ids pick theirs; a directory: vr-thinker)"})),))
@@ -174,11 +174,11 @@ def agent_config(variant: str, options) -> AgentConfig:
 
 def load(name_or_path, mode, options) -> VRThinker:
     """A VR-Thinker checkpoint (directory or hub id) -> VRThinker. `options`: VRThinkerOptions
-    (the variant: the hub id's, else "vr-thinker"; the protocol settings a small test model needs,
-    e.g. max_new_tokens, frame_max_pixels; the record media limits; dtype, device, attn_implementation)."""
+    (the variant: else the preset's, which the hub ids pick, else "vr-thinker"; the protocol settings
+    a small test model needs, e.g. max_new_tokens, frame_max_pixels; the record media limits; dtype, device, attn_implementation)."""
     from mmreward.models.backbone import load_backbone
 
-    variant = options.variant or VARIANT_FOR_HUB_ID.get(str(name_or_path).lower()) or "vr-thinker"
+    variant = options.variant or options.preset or "vr-thinker"
     config = agent_config(variant, options)  # before minutes of loading
     backbone, processor, path = load_backbone(name_or_path, backbone_options(options.given()))
     return VRThinker(backbone, processor, path, variant, config, options)
@@ -186,14 +186,13 @@ def load(name_or_path, mode, options) -> VRThinker:
 
 FAMILY = Family(
     name="vr-thinker", title="VR-Thinker", loader="mmreward.presets.vrthinker:load", options=VRThinkerOptions,
-    presets=("vr-thinker",), modes=("generative",),
-    hub_ids=dict.fromkeys(VARIANT_FOR_HUB_ID, "vr-thinker"),  # each id also implies its variant (load)
+    presets=tuple(VARIANTS), modes=("generative",), hub_ids=VARIANT_FOR_HUB_ID,  # a preset names its variant
     catalog=({"name": "qunwang13/{vr-thinker,vrthinker}", "backbone": "Qwen2.5-VL-7B",
               "kind": "video agent: select_frames tool calls, then a verdict per dimension (thinking with images)",
               "outputs": "rewards from OA (a tie: 0.5/0.5, preferred null), dimensions TA/VQ/MQ, judgments, "
                          "judge_text, trace, episode",
               "needs": "the checkpoint (the hub id picks the preset; a directory: --preset vr-thinker "
-                       "--model-option variant=...)",
+                       "or --preset vrthinker)",
               "use": "mmreward score --model qunwang13/vr-thinker --input IN --output OUT"},),
 )
 

@@ -50,8 +50,7 @@ def models(twin):
     card's square side 112 instead of 448), 4 new tokens a turn."""
     small = dict(device="cpu", dtype="float32", max_new_tokens=4)
     return {"vr-thinker": mmreward.load(str(twin), preset="vr-thinker", frame_max_pixels=128 * 128, **small),
-            "vrthinker": mmreward.load(str(twin), preset="vr-thinker", variant="vrthinker", frame_side=112,
-                                       **small)}
+            "vrthinker": mmreward.load(str(twin), preset="vrthinker", frame_side=112, **small)}  # its variant
 
 
 def records() -> list[dict]:
@@ -88,8 +87,9 @@ def test_hub_ids_and_directories_pick_the_preset(twin):
     from mmreward.families import expand
     from mmreward.registry import CATALOG, find_loader, preset_for
 
-    for hub_id in ("qunwang13/vr-thinker", "qunwang13/vrthinker", "QunWang13/VR-Thinker"):
-        assert preset_for(hub_id) == "vr-thinker" and find_loader(hub_id) is vrthinker.load
+    for hub_id, preset in (("qunwang13/vr-thinker", "vr-thinker"), ("qunwang13/vrthinker", "vrthinker"),
+                           ("QunWang13/VR-Thinker", "vr-thinker")):
+        assert preset_for(hub_id) == preset and find_loader(hub_id) is vrthinker.load
     assert find_loader(str(twin), preset="vr-thinker") is vrthinker.load
     rows = [row for row in CATALOG if row["family"] == "vr-thinker"]
     assert expand(rows[0]["name"]) == ["qunwang13/vr-thinker", "qunwang13/vrthinker"]
