@@ -6,7 +6,9 @@ few frames of two videos, asks for more with select_frames, and answers per dime
     rm.score(records)                     # or rm.score(records, policy=fn): fn(messages) -> next reply
 
 Each record is one episode of the variant's protocol (`mmreward.agent.vrthinker`: the cards' prompts
-and constants, the authors' tool answers, error texts, memory window and limits), decoded greedily.
+and constants, the authors' tool answers, error texts, memory window and limits), decoded greedily:
+on transformers one episode at a time with KV-cache reuse across turns, or with `engine="vllm"`
+every episode of a chunk at once (`agent.engine_rollout`; the same protocol code, the same texts).
 Records: two candidates with one video each (or one image each: a still clip whose every frame is
 the image). Output: `rewards` from the overall label OA (1 -> [1, 0], 2 -> [0, 1], 0 -> a tie
 [0.5, 0.5] with "preferred": null), `dimensions` TA / VQ / MQ the same way, `judgments` (the labels
@@ -23,7 +25,7 @@ from typing import Literal, Optional
 from mmreward.agent.config import AgentConfig  # a dataclass (the package imports no torch until used)
 from mmreward.errors import ConfigError, MediaError, RecordError
 from mmreward.families import Family
-from mmreward.models.options import MediaCapOptions, RuntimeOptions, compose, copy_field
+from mmreward.models.options import EngineOptions, MediaCapOptions, RuntimeOptions, compose, copy_field
 from mmreward.presets.common import backbone_options, candidate_media
 from mmreward.scoring.base import BaseRewardModel
 from mmreward.scoring.loop import fixed_batches, score_chunk
@@ -47,7 +49,7 @@ def _agent_fields() -> tuple:
 
 
 VRThinkerOptions = compose(
-    "VRThinkerOptions", MediaCapOptions, RuntimeOptions, last=_agent_fields(),
+    "VRThinkerOptions", EngineOptions, MediaCapOptions, RuntimeOptions, last=_agent_fields(),
     doc="The variant (whose protocol a checkpoint speaks), the protocol settings a load may change "
         "(default: the variant's published ones), the record media limits, the runtime.",
     first=(("preset", Optional[Literal["vr-thinker", "vrthinker"]], field(default=None, metadata={
@@ -65,15 +67,17 @@ def verdict(label) -> list[float]:
 class VRThinker(BaseRewardModel):
     kind = "generative"
 
-    def __init__(self, backbone, processor, name: str, variant: str, config, options):
+    def __init__(self, backbone, processor, name: str, variant: str, config, options, engine=None):
         self.backbone, self.processor, self.name = backbone, processor, str(name)
         self.variant, self.config = variant, config
         self.media_opts = MediaOptions.with_caps(options)
+        self.engine = engine  # None: the transformers loop (KV reuse); else an engines.Engine (vLLM)
 
     @property
     def info(self) -> dict:
         return {**super().info, "family": "vr-thinker", "preset": "vr-thinker", "variant": self.variant,
-                "dimensions": list(DIMENSIONS), "agent": self.config.to_dict()}
+                "dimensions": list(DIMENSIONS), "agent": self.config.to_dict(),
+                "engine": self.engine.name if self.engine is not None else "hf"}
 
     # ------------------------------------------------------------------ scoring
     def score(self, records, media_root=None, batch_size: int = 8, progress: bool = False, policy=None):
@@ -87,28 +91,54 @@ class VRThinker(BaseRewardModel):
         return BaseRewardModel.score_iter(target, records, media_root, batch_size, progress, total)
 
     def score_chunk(self, records: list, media_root=None, batch_size: int = 8, policy=None) -> list[dict]:
-        """One episode at a time (an episode closes its videos, so none may run twice)."""
+        """On transformers (or a policy): one episode at a time (an episode closes its videos, so
+        none may run twice). On an engine: every episode of the chunk at once, each run opening its
+        videos again (so the isolation rule's rerun of a failed batch costs nothing else)."""
         opts = replace(self.media_opts, media_root=media_root)
-        return score_chunk(records, lambda r: [self.prepare(r, opts)], lambda items: [
+        if self.engine is not None and policy is None:
+            return score_chunk(records, lambda r: [self.check(r)], lambda items: self.on_engine(items, opts),
+                               self.finish, lambda items: [range(len(items))], item_noun="episode")
+        return score_chunk(records, lambda r: [self.open(self.check(r), opts)], lambda items: [
             self.episode(it, policy) for it in items], self.finish, fixed_batches(1), item_noun="episode")
 
-    def prepare(self, record: dict, opts) -> dict:
+    def check(self, record: dict) -> dict:
+        """The record's episode, its videos not yet opened."""
         files = candidate_media(record, ("images", "videos"))
         if len(files) != 2:
             raise RecordError(f"VR-Thinker compares two candidates, got {len(files)}")
         if not isinstance(record.get("prompt"), str):
             raise RecordError("VR-Thinker needs the text prompt the videos were made from")
+        names = [v if isinstance(v, str) and not v.startswith("data:") else f"candidate {i}"
+                 for i, (_, v) in enumerate(files)]
+        return {"prompt": record["prompt"], "id": record.get("id"), "files": files, "fps": record.get("fps"),
+                "names": names}
+
+    def open(self, item: dict, opts) -> dict:
+        """`item` with its candidates opened ("sources"); a MediaError names the candidate."""
         sources = []
         try:
-            for i, (kind, value) in enumerate(files):
-                sources.append(open_clip(kind, value, opts, i, record.get("fps")))
+            for i, (kind, value) in enumerate(item["files"]):
+                sources.append(open_clip(kind, value, opts, i, item["fps"]))
         except MediaError as exc:
             for s in sources:
                 s.close()
             raise type(exc)(f"candidate {len(sources)}: {exc}") from None
-        names = [v if isinstance(v, str) and not v.startswith("data:") else f"candidate {i}"
-                 for i, (_, v) in enumerate(files)]
-        return {"prompt": record["prompt"], "id": record.get("id"), "sources": sources, "names": names}
+        return {**item, "sources": sources}
+
+    def on_engine(self, items: list[dict], opts) -> list:
+        """Every item's episode at once on the engine (`agent.engine_rollout`): their Traces."""
+        from contextlib import ExitStack
+
+        from mmreward.agent.engine_rollout import run_episodes
+        from mmreward.agent.episode import Episode
+        from mmreward.agent.frames import FrameStore
+
+        with ExitStack() as stack:
+            stores = [stack.enter_context(FrameStore.of_sources(self.open(it, opts)["sources"], self.config))
+                      for it in items]
+            episodes = [Episode(it["prompt"], it["names"], self.config, id=it["id"]) for it in items]
+            run_episodes(self.engine, self.processor, episodes, stores, self.config)
+        return [ep.trace for ep in episodes]
 
     def episode(self, item: dict, policy=None):
         """One episode on a prepared record: its Trace."""
@@ -180,8 +210,18 @@ def load(name_or_path, mode, options) -> VRThinker:
 
     variant = options.variant or options.preset or "vr-thinker"
     config = agent_config(variant, options)  # before minutes of loading
-    backbone, processor, path = load_backbone(name_or_path, backbone_options(options.given()))
-    return VRThinker(backbone, processor, path, variant, config, options)
+    from mmreward.engines import Engine, build_engine, check_engine, wants_vllm
+
+    engine = options.engine
+    if not isinstance(engine, Engine):
+        check_engine(engine)  # before minutes of loading
+    runtime = {k: getattr(options, k) for k in ("dtype", "device", "attn_implementation")}  # not asdict: an Engine
+    backbone, processor, path = load_backbone(name_or_path, backbone_options(runtime), weights=not wants_vllm(engine))
+    if wants_vllm(engine):
+        engine = build_engine(engine, backbone, processor, path, dtype=options.dtype)
+    else:
+        engine = None  # the transformers loop with its KV-cache reuse
+    return VRThinker(backbone, processor, path, variant, config, options, engine)
 
 
 FAMILY = Family(

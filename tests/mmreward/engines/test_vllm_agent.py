@@ -60,3 +60,21 @@ def test_many_episodes_at_once(hd64, engine, clips, config):
     for item, group in zip(items, groups):
         alone = rollout(model, processor, videos, item["prompt"], config, media_root=root)
         assert all(t.turns == alone.turns and t.id == item["id"] for t in group)  # greedy: all the same
+
+
+def test_vr_thinker_preset_on_the_engine_as_on_hf(hd64, engine, media):
+    """The released judge's preset with engine= runs every episode of a chunk at once: the HF
+    preset's outputs (texts, verdicts, traces as the model saw them), a video pair and an image pair."""
+    import mmreward
+
+    root, images, videos = media
+    records = [videos[0], images[0], {"id": "bad", "prompt": "p", "candidates": [{"videos": ["none.mp4"]}] * 2}]
+    small = dict(candidate_frames=8, initial_frames=2, max_new_tokens=8, frame_max_pixels=56 * 56)
+    hf = mmreward.load(str(hd64[2]), preset="vr-thinker", device="cpu", dtype="float32", **small)
+    on_engine = mmreward.load(str(hd64[2]), preset="vr-thinker", engine=engine, **small)
+    theirs, ours = hf.score(records, media_root=root), on_engine.score(records, media_root=root)
+    assert on_engine.info["engine"] == "vllm" and hf.info["engine"] == "hf"
+    for a, b in zip(ours[:2], theirs[:2]):
+        assert a["judge_text"] == b["judge_text"] and a["trace"] == b["trace"] and a["rewards"] == b["rewards"]
+        assert a["episode"] == b["episode"] and a["episode"]["protocol"] == "vr-thinker"
+    assert "none.mp4" in ours[2]["error"] and ours[2]["error"] == theirs[2]["error"]
