@@ -35,24 +35,31 @@ def trace_reward(trace, labels: dict, alpha: float) -> tuple[float, float, float
     return fmt + acc, fmt, acc
 
 
+def agent_loop_sample(policy, processor, item: dict, group_size: int, config, media_root, seed: int) -> list:
+    """The group of one item, sampled by the agent loop in this process (KV cache reused across turns)."""
+    from mmreward.agent.loop import rollout_batch
+
+    return rollout_batch(policy, processor, item["videos"], item["prompt"], config, group_size, media_root,
+                         torch.Generator().manual_seed(seed), id=item.get("id"), labels=item["labels"])
+
+
 @torch.no_grad()
 def collect(policy, processor, items: list[dict], group_size: int, config, media_root, alpha: float,
-            seeds: list[int], reward_fn=None) -> RolloutBatch:
+            seeds: list[int], reward_fn=None, sample=None) -> RolloutBatch:
     """Sample a group of `group_size` rollouts for every item and score them.
 
     `seeds[i]` seeds item i's group, so a rollout depends on its place in the step, not on which
     process samples it. `reward_fn(trace, item) -> float` replaces the rule reward (format +
-    accuracy); format and accuracy are still logged.
+    accuracy); format and accuracy are still logged. `sample(policy, processor, item, group_size,
+    config, media_root, seed) -> traces` samples one group (default `agent_loop_sample`; a generation
+    engine replaces it).
     """
-    from mmreward.agent.loop import rollout_batch
-
+    sample = sample or agent_loop_sample
     was_training = policy.training
     policy.eval()
     traces, rows, fmts, accs = [], [], [], []
     for it, seed in zip(items, seeds):
-        group = rollout_batch(policy, processor, it["videos"], it["prompt"], config, group_size,
-                              media_root, torch.Generator().manual_seed(seed), id=it.get("id"),
-                              labels=it["labels"])
+        group = sample(policy, processor, it, group_size, config, media_root, seed)
         scored = [trace_reward(t, it["labels"], alpha) for t in group]
         traces += group
         rows.append([s[0] for s in scored] if reward_fn is None else [float(reward_fn(t, it)) for t in group])

@@ -52,7 +52,7 @@ def test_bt_resumes_from_its_last_checkpoint(pairs, tmp_path):
 def test_yes_token_loss_falls_on_a_fixed_batch(pairs):
     from mmreward.scoring.media import MediaOptions
     from mmreward.scoring.records import load_item
-    from mmreward.train.reward.sft_yes_token import YesNoCollator, yes_no_loss
+    from mmreward.train.reward.sft_yes_token import AnswerLogits, YesNoCollator, yes_no_loss
 
     rm = mmreward.load("tiny", "generative", device="cpu")
     records = [json.loads(x) for x in (pairs / "pairs.jsonl").read_text().splitlines()][:4]
@@ -62,7 +62,7 @@ def test_yes_token_loss_falls_on_a_fixed_batch(pairs):
     opt = torch.optim.Adam(rm.module.parameters(), lr=1e-3)
     losses = []
     for _ in range(25):
-        loss = yes_no_loss(rm.module, batch)
+        loss, _ = yes_no_loss(AnswerLogits(rm.module), batch)
         opt.zero_grad()
         loss.backward()
         opt.step()
