@@ -100,10 +100,11 @@ def _brief(parser: argparse.ArgumentParser, command: Command, show_all: bool) ->
     as the Trainer's): `--help` shows the command's own options, `--help-all` every option, those
     last in their own group; the usage line names only the required options (a usage error is two
     lines, not a page)."""
-    hidden = set().union(*(kind.help_all_only() for kind in command.configs if hasattr(kind, "help_all_only")))
-    if not hidden:
+    brief = [kind for kind in command.configs if hasattr(kind, "help_all_only")]
+    if not brief:
         return
-    group = parser.add_argument_group("all other options of transformers.TrainingArguments")
+    hidden = set().union(*(kind.help_all_only() for kind in brief))
+    group = parser.add_argument_group("all other options of transformers.TrainingArguments") if hidden else None
     for action in parser._actions:
         if action.dest not in hidden:
             continue
@@ -116,10 +117,12 @@ def _brief(parser: argparse.ArgumentParser, command: Command, show_all: bool) ->
     for action in parser._actions:
         if action.choices and len(action.choices) > 12:  # e.g. --optim: 40 names, listed by --help-all
             action.metavar = action.metavar or "NAME"
-    parser.add_argument(HELP_ALL, action="help", help="show every option, the Trainer's too")
+    if hidden:
+        parser.add_argument(HELP_ALL, action="help", help="show every option, the Trainer's too")
     required = " ".join(f"{min(a.option_strings, key=len)} {a.metavar or a.dest.upper()}" for a in parser._actions
                         if a.required and a.option_strings)
-    parser.usage = f"%(prog)s {required} [options]   (--help: the options, {HELP_ALL}: all of them)"
+    more = f", {HELP_ALL}: all of them" if hidden else ""
+    parser.usage = f"%(prog)s {required} [options]   (--help: the options{more})"
 
 
 def _make_positional(parser: argparse.ArgumentParser, dest: str) -> None:

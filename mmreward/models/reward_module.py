@@ -53,11 +53,11 @@ class BackboneRewardModule(nn.Module):
             processor.save_pretrained(directory)
         self.reward_config.save(directory)
 
-    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs=None, **_) -> None:
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs=None, activation_checkpointing_kwargs=None, **_) -> None:
         """Activation checkpointing of the backbone (what the Trainer calls for --gradient-checkpointing)."""
         from mmreward.models.backbone import enable_checkpointing
 
-        enable_checkpointing(self.backbone, gradient_checkpointing_kwargs)
+        enable_checkpointing(self.backbone, gradient_checkpointing_kwargs or activation_checkpointing_kwargs)
 
     activation_checkpointing_enable = gradient_checkpointing_enable
 

@@ -118,9 +118,9 @@ def read_json(path: str | None) -> dict | None:
 
 def hybrid_sharding(shard_size: int | None):
     """accelerate's ParallelismConfig for HSDP: shard within groups of `shard_size`, replicate across."""
-    if not shard_size:
-        return None
     world = world_size()
+    if not shard_size or world == 1:  # one process: nothing to shard (a --plan may still name a size)
+        return None
     if shard_size < 1 or world % shard_size:
         raise ConfigError(f"--fsdp-shard-size {shard_size} must divide the number of processes ({world})")
     from accelerate.parallelism_config import ParallelismConfig

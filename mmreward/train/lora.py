@@ -84,12 +84,21 @@ def vision_tower(model):
     return getattr(inner, "visual", None) or getattr(model, "visual", None)
 
 
-def prepare(backbone, lora: LoraOptions):
-    """Put adapters on `backbone` (in place) and freeze what the options freeze; returns it."""
+def prepare(backbone, lora: LoraOptions, seed: int = 0):
+    """Put adapters on `backbone` (in place) and freeze what the options freeze; returns it.
+
+    The adapters' initialisation is seeded: every process of a run (FSDP shards each process's own
+    copy) and every rerun starts from the same adapters."""
+    import torch
+
     if lora.enabled:
         from peft import inject_adapter_in_model
 
-        inject_adapter_in_model(lora.peft_config(), backbone)  # freezes every base weight
+        config = lora.peft_config()
+        config.base_model_name_or_path = backbone.name_or_path  # what the adapter checkpoints name as base
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            inject_adapter_in_model(config, backbone)  # freezes every base weight
         if not any(p.requires_grad for p in backbone.parameters()):
             raise ConfigError(f"--lora-target-modules {' '.join(lora.lora_target_modules)}: no layer of "
                               f"{type(backbone).__name__} matches")

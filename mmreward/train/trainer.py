@@ -168,7 +168,7 @@ def fit(rm, data: PreferenceData, args: TrainArguments, collator, loss_fn: Calla
     before = pairwise_accuracy(rm, held_out, data.media_root) if held_out else None
     if before:
         print(f"held-out pairwise accuracy before: {before['accuracy']:.3f} (n={before['n']})")
-    prepare(rm.module.backbone, lora)
+    prepare(rm.module.backbone, lora, args.seed)
     trainer = RecipeTrainer(model=trained or rm.module, args=args, data_collator=collator,
                             processing_class=rm.processor, loss_fn=loss_fn, lora=lora,
                             train_dataset=PreferenceDataset(records, rm.media_options(data.media_root)))

@@ -70,9 +70,9 @@ class GRPOConfig:
     save_steps: int = field(default=50, metadata={"help": "checkpoint every this many steps and at the end (0: never)"})
     seed: int = field(default=0, metadata={"help": "seed of the item order and the rollouts"})
     bf16: bool | None = field(default=None, metadata={"help": BF16_HELP, "nargs": "?", "const": True})
-    gradient_checkpointing: bool = field(default=False, metadata={
-        "help": "activation checkpointing in the update: less memory, one more forward per layer",
-        "nargs": "?", "const": True})
+    activation_checkpointing: bool = field(default=False, metadata={
+        "aliases": ["--gradient-checkpointing"], "nargs": "?", "const": True,
+        "help": "activation checkpointing in the update: less memory, one more forward per layer"})
     fsdp: bool = field(default=False, metadata={
         "help": "shard weights, gradients and optimizer state over the processes (FSDP2); the rollouts "
                 "generate with the weights gathered on every process", "nargs": "?", "const": True})
@@ -101,6 +101,10 @@ class GRPOConfig:
         if self.deepspeed and zero_stage(self.deepspeed) >= 3:
             raise ConfigError("GRPO with DeepSpeed ZeRO-3: its rollouts need whole weights on every process; "
                               "use --fsdp (gathers them for generation) or ZeRO-2")
+
+    @classmethod
+    def help_all_only(cls) -> set[str]:
+        return set()  # all of GRPO's options are its own; the usage line is short all the same
 
     @property
     def output_dir(self) -> str:  # the Trainer stages' name for it
@@ -179,8 +183,8 @@ def train_grpo(policy, processor, ref_policy, items, agent_config, cfg: GRPOConf
     `ref_policy`: the frozen KL reference (unused with LoRA: the policy with its adapters off).
     `sample`: the rollout sampler (`rollouts.collect`'s; default: the agent loop in this process).
     """
-    prepare(policy, lora)
-    if cfg.gradient_checkpointing:
+    prepare(policy, lora, cfg.seed)
+    if cfg.activation_checkpointing:
         from mmreward.models.backbone import enable_checkpointing
 
         enable_checkpointing(policy)

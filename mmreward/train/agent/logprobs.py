@@ -54,10 +54,10 @@ class TokenLogprobs(nn.Module):
 
         (load_adapters_strictly if has_adapters(self.policy) else load_weights_strictly)(self.policy, directory)
 
-    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs=None, **_):
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs=None, activation_checkpointing_kwargs=None, **_):
         from mmreward.models.backbone import enable_checkpointing
 
-        enable_checkpointing(self.policy, gradient_checkpointing_kwargs)
+        enable_checkpointing(self.policy, gradient_checkpointing_kwargs or activation_checkpointing_kwargs)
 
     activation_checkpointing_enable = gradient_checkpointing_enable
 

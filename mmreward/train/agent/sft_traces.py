@@ -66,7 +66,7 @@ def train_on_traces(traces, policy, processor, agent_config, cfg: TrainArguments
     train_summary.json to cfg.output_dir; returns the Trainer's train output."""
     from mmreward.train.trainer import RecipeTrainer, run_summary, train_and_save
 
-    prepare(policy, lora)
+    prepare(policy, lora, cfg.seed)
     policy.train()
     dataset = TraceTurnDataset(traces, processor, agent_config, media_root)
     trainer = RecipeTrainer(model=TokenLogprobs(policy), args=cfg, train_dataset=dataset,

@@ -77,8 +77,8 @@ class AnswerLogits(torch.nn.Module):
     def load_weights(self, directory) -> None:
         self.module.load_weights(directory)
 
-    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs=None, **_):
-        self.module.gradient_checkpointing_enable(gradient_checkpointing_kwargs)
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs=None, activation_checkpointing_kwargs=None, **_):
+        self.module.gradient_checkpointing_enable(gradient_checkpointing_kwargs or activation_checkpointing_kwargs)
 
     activation_checkpointing_enable = gradient_checkpointing_enable
 
