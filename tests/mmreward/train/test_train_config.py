@@ -190,3 +190,39 @@ def test_grpo_under_bf16_autocast_keeps_fp32_master_weights(tmp_path, fresh_acce
     assert all(p.dtype == torch.float32 for p in policy.parameters())
     moved = max(float((v - before[k]).abs().max()) for k, v in policy.state_dict().items())
     assert moved > 5e-4  # Adam's first step is about lr per weight
+
+
+def test_help_leads_with_the_stage_and_a_usage_error_is_two_lines(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "bt", "--help"])
+    short = capsys.readouterr().out
+    groups = [line for line in short.splitlines() if line and not line.startswith(" ") and line.endswith(":")]
+    assert groups[:4] == ["options:", "model:", "data:", "training:"] and "lora:" in groups
+    body = short[short.index("\nmodel:"):]
+    assert body.index("--model") < body.index("--data") < body.index("--media-root") < body.index("--out")
+    assert "--adam-beta1" not in short and "--help-all" in short and len(short.splitlines()) < 250
+    with pytest.raises(SystemExit):
+        main(["train", "bt", "--help-all"])
+    full = capsys.readouterr().out
+    assert "--adam-beta1" in full
+    last = [line for line in full.splitlines() if line and not line.startswith(" ") and line.endswith(":")][-1]
+    assert last == "all other options of transformers.TrainingArguments:"
+    assert full.index(last) < full.index("--adam-beta1")
+    for stage in (["bt"], ["sft", "--objective", "traces"], ["grpo"]):
+        with pytest.raises(SystemExit) as exit_code:
+            main(["train", *stage])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert exit_code.value.code == 2 and len(err) == 2, err
+        assert err[0].startswith(f"usage: mmreward train {stage[0]} --") and "required" in err[1]
+
+
+def test_hybrid_sharding_groups_the_processes(monkeypatch):
+    from mmreward.train.common import hybrid_sharding
+
+    monkeypatch.setenv("WORLD_SIZE", "16")
+    config = hybrid_sharding(8)
+    assert (config.dp_shard_size, config.dp_replicate_size) == (8, 2)
+    with pytest.raises(ValueError, match="--fsdp-shard-size 6 must divide the number of processes \\(16\\)"):
+        hybrid_sharding(6)
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert hybrid_sharding(8) is None  # one process: nothing to shard, a --plan may still name a size
