@@ -112,7 +112,8 @@ def resume_point(out: str | Path, required: str, say: bool = True) -> Path | Non
 
 
 def write_manifest(folder: Path) -> None:
-    files = {str(f.relative_to(folder)): f.stat().st_size for f in sorted(folder.rglob("*")) if f.is_file()}
+    files = {str(f.relative_to(folder)): f.stat().st_size for f in sorted(folder.rglob("*"))
+             if f.is_file() and f != folder / MANIFEST}
     (folder / MANIFEST).write_text(json.dumps({"files": files}, indent=1) + "\n")
 
 
