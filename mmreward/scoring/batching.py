@@ -8,6 +8,8 @@ long prompt never drags a batch of short ones to its length.
 """
 from __future__ import annotations
 
+import re
+import sys
 from dataclasses import dataclass
 
 import torch
@@ -95,17 +97,71 @@ def _n_tokens(tokenizer, text: str, **kwargs) -> int:
     return len(tokenizer(text, **kwargs)["input_ids"])
 
 
-def _video_tokens(processor, video) -> int:
-    """Tokens that replace one video placeholder: the processor's own replacement text
-    (Qwen3-VL adds `<t seconds>` labels per frame group) for the grid it would compute."""
+# A prompt's length is the length of the text the processor tokenises: the rendered prompt with
+# each image and video placeholder replaced by its expansion. The expansion differs between
+# transformers releases (Qwen3-VL: 5.10 to 5.24 keep the chat template's <|vision_start|> and
+# <|vision_end|> around the timestamped frames, 5.9 and 5.25 replace them), and BPE merges across
+# the seams (":<" in "A:<0.5 seconds>"), so the text is expanded by the processor's own rules and
+# tokenised whole. Each run of pad tokens stands in as one pad (a special token is one token
+# whatever surrounds it) and the rest are added, so a prompt far over the context costs no
+# megabyte-long string.
+
+def _image_tokens(processor, images) -> list[int]:
+    sizes = [_image_hw(im) for im in images]
+    return list(processor._get_num_multimodal_tokens(image_sizes=sizes).num_image_tokens)
+
+
+def _video_grid(processor, video) -> tuple[int, int]:
+    """(frame groups, tokens per group) of the grid the video processor will compute for `video`."""
     t, h, w = _frames_thw(_video_frames(video))
     vp = processor.video_processor
-    patches = vp.get_num_of_video_patches(t, h, w, {})
-    grid_t = -(-t // vp.temporal_patch_size)
-    # only the grid's product and its first entry matter to the replacement text
-    inputs = {"video_grid_thw": torch.tensor([[grid_t, patches // grid_t, 1]]),
-              "video_metadata": [_metadata_object(_video_metadata(video))]}
-    return _n_tokens(processor.tokenizer, processor.replace_video_token(inputs, 0), add_special_tokens=False)
+    if hasattr(vp, "get_num_of_video_patches"):
+        patches = vp.get_num_of_video_patches(t, h, w, {})
+    else:  # transformers < 5.10: Qwen3-VL's video processor resizes with its module's smart_resize
+        patches = _patches_by_smart_resize(vp, t, h, w)
+    groups = -(-t // vp.temporal_patch_size)
+    return groups, patches // groups // vp.merge_size ** 2
+
+
+def _patches_by_smart_resize(vp, t: int, h: int, w: int) -> int:
+    # the resize step of Qwen3VLVideoProcessor._preprocess in transformers 5.9
+    # (transformers/models/qwen3_vl/video_processing_qwen3_vl.py)
+    smart_resize = sys.modules[type(vp).__module__].smart_resize
+    rh, rw = smart_resize(num_frames=t, height=h, width=w, temporal_factor=vp.temporal_patch_size,
+                          factor=vp.patch_size * vp.merge_size, min_pixels=vp.size["shortest_edge"],
+                          max_pixels=vp.size["longest_edge"])
+    return -(-t // vp.temporal_patch_size) * (rh // vp.patch_size) * (rw // vp.patch_size)
+
+
+def _video_text(processor, video, groups: int) -> str:
+    """The replacement of one video placeholder with one pad token per frame group."""
+    merge = processor.video_processor.merge_size ** 2
+    grid = torch.tensor([[groups, merge, 1]])  # only grid[0] and grid[1:].prod() shape the text
+    meta = _metadata_object(_video_metadata(video))
+    if hasattr(processor, "replace_video_token"):
+        return processor.replace_video_token({"video_grid_thw": grid, "video_metadata": [meta]}, 0)
+    if not hasattr(processor, "_calculate_timestamps"):  # Qwen2-/Qwen2.5-VL before 5.10
+        return processor.video_token * groups
+    # Qwen3-VL before 5.10 builds the text in __call__ (transformers 5.9, processing_qwen3_vl.py)
+    times = processor._calculate_timestamps(meta.frames_indices, meta.fps or 24,
+                                            processor.video_processor.temporal_patch_size)
+    return "".join(f"<{times[g]:.1f} seconds>{processor.vision_start_token}{processor.video_token}"
+                   f"{processor.vision_end_token}" for g in range(groups))
+
+
+def _expand(processor, text: str, image_texts: list[str], video_texts: list[str]) -> str:
+    if hasattr(processor, "get_text_with_replacements") and hasattr(processor, "replace_video_token"):
+        return processor.get_text_with_replacements(
+            [text], images_replacements=image_texts, videos_replacements=video_texts)[0][0]
+    # transformers < 5.10: each processor's __call__ replaces the placeholders in order; Qwen3-VL's
+    # takes the chat template's <|vision_start|><|video_pad|><|vision_end|> whole
+    alternatives = [re.escape(processor.image_token), re.escape(processor.video_token)]
+    if hasattr(processor, "_calculate_timestamps"):
+        alternatives.insert(0, re.escape(processor.vision_start_token + processor.video_token
+                                         + processor.vision_end_token))
+    replacements = {"image": iter(image_texts), "video": iter(video_texts)}
+    return re.sub("|".join(alternatives),
+                  lambda m: next(replacements["image" if m.group() == processor.image_token else "video"]), text)
 
 
 def _metadata_object(meta: dict):
@@ -119,13 +175,18 @@ def count_tokens(processor, prompt: Prompt, text: str | None = None) -> int:
     """Length of `prompt` in tokens as the processor will make it (raises ValueError, as the
     processor would, for an image it refuses, e.g. an aspect ratio over 200)."""
     text = text if text is not None else render(processor, prompt)
-    n = _n_tokens(processor.tokenizer, text)
+    extra = 0
+    image_texts = []
     if prompt.images:
-        sizes = [_image_hw(im) for im in prompt.images]
-        n += sum(processor._get_num_multimodal_tokens(image_sizes=sizes).num_image_tokens) - len(sizes)
+        for n in _image_tokens(processor, prompt.images):
+            image_texts.append(processor.image_token)
+            extra += n - 1
+    video_texts = []
     for video in prompt.videos:
-        n += _video_tokens(processor, video) - 1
-    return n
+        groups, per_group = _video_grid(processor, video)
+        video_texts.append(_video_text(processor, video, groups))
+        extra += groups * (per_group - 1)
+    return _n_tokens(processor.tokenizer, _expand(processor, text, image_texts, video_texts)) + extra
 
 
 # ------------------------------------------------------------------ budgets and batches
