@@ -45,6 +45,9 @@ class Settings:
     n_test_pairs: int = 300
     bt_epochs: float = 6
     yes_epochs: float = 12
+    bt_batch: int = 32
+    yes_batch: int = field(default=8, metadata={
+        "help": "the yes/no read-out of a random backbone needs many steps to leave chance: small batches"})
     reward_lr: float = field(default=1e-3, metadata={"help": "full fine-tuning"})
     reward_lora_lr: float = field(default=5e-3, metadata={"help": "LoRA (the head trains at this rate too)"})
     # agent stages (the task of agent_learning.py)
@@ -68,13 +71,13 @@ def lora_options(args):
 
 def reward_stage(stage: str, data: Path, out: Path, args, lora: bool) -> dict:
     command = ["bt"] if stage == "bt" else ["sft", "--objective", "yes-token", "--form", "pointwise"]
-    epochs = args.bt_epochs if stage == "bt" else args.yes_epochs
+    epochs, batch = (args.bt_epochs, args.bt_batch) if stage == "bt" else (args.yes_epochs, args.yes_batch)
     # as reward_learning.py measured them: cosine for bt; the yes/no read-out needs a constant rate
     scheduler = "cosine" if stage == "bt" else "constant_with_warmup"
     t = time.perf_counter()
     rc = cli(["train", *command, "--data", str(data / "train.jsonl"), "--eval-data", str(data / "test.jsonl"),
               "--media-root", str(data), "--out", str(out), "--overwrite", "--epochs", str(epochs), "--batch-size",
-              "32", "--lr", str(args.reward_lora_lr if lora else args.reward_lr), "--lr-scheduler", scheduler,
+              str(batch), "--lr", str(args.reward_lora_lr if lora else args.reward_lr), "--lr-scheduler", scheduler,
               "--logging-steps", "50", "--save-steps", "100000", "--seed", str(args.seed),
               *(["--lora-r", str(args.lora_r)] if lora else [])])
     if rc:

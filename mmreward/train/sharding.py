@@ -155,9 +155,11 @@ def measured_bytes(model, optimizer) -> dict:
             "optimizer_bytes": local_bytes(states)}
 
 
-def accelerator_for(module, bf16: bool, fsdp: bool = False, shard_size: int | None = None, deepspeed=None):
+def accelerator_for(module, bf16: bool, fsdp: bool = False, shard_size: int | None = None, deepspeed=None,
+                    micro_batch: int = 1):
     """The Accelerator of a hand-written loop (GRPO): DDP, FSDP2 (sharding `module`'s layers one by
-    one; hybrid with `shard_size`), or DeepSpeed from its JSON config, as the Trainer would set them up."""
+    one; hybrid with `shard_size`), or DeepSpeed from its JSON config, as the Trainer would set them up
+    (the loop has no data loader for DeepSpeed to read its batch size from: "auto" is `micro_batch`)."""
     from accelerate import Accelerator
     from accelerate.utils import DeepSpeedPlugin, FullyShardedDataParallelPlugin
 
@@ -173,7 +175,12 @@ def accelerator_for(module, bf16: bool, fsdp: bool = False, shard_size: int | No
         kwargs.update(fsdp_plugin=plugin, parallelism_config=hybrid_sharding(shard_size))
     elif deepspeed:
         require_deepspeed(deepspeed)
-        kwargs["deepspeed_plugin"] = DeepSpeedPlugin(hf_ds_config=deepspeed)
+        plugin_ds = DeepSpeedPlugin(hf_ds_config=deepspeed)
+        config = plugin_ds.deepspeed_config
+        for key, value in (("train_micro_batch_size_per_gpu", micro_batch), ("gradient_accumulation_steps", 1)):
+            if config.get(key, "auto") == "auto":
+                config[key] = value
+        kwargs["deepspeed_plugin"] = plugin_ds
     accelerator = Accelerator(**kwargs)
     fsdp_on_cpu(accelerator, plugin)
     return accelerator

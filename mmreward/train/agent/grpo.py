@@ -190,7 +190,8 @@ def train_grpo(policy, processor, ref_policy, items, agent_config, cfg: GRPOConf
         enable_checkpointing(policy)
     # log-probs of the distribution the rollouts are sampled from (logits / temperature)
     model = TokenLogprobs(policy, cfg.temperature)
-    accelerator = sharding.accelerator_for(model, cfg.bf16, cfg.fsdp, cfg.fsdp_shard_size, cfg.deepspeed)
+    accelerator = sharding.accelerator_for(model, cfg.bf16, cfg.fsdp, cfg.fsdp_shard_size, cfg.deepspeed,
+                                           cfg.micro_batch)
     Path(cfg.out).mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     trained = [p for p in policy.parameters() if p.requires_grad]
