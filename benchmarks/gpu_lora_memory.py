@@ -123,7 +123,9 @@ def run_grpo(args, work: Path, device) -> dict:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     t = time.perf_counter()
-    train_grpo(policy, processor, None, items, config, cfg, str(work / "items"), lora=LoraOptions(lora_r=args.lora_r))
+    # a model built from a config has no base checkpoint to merge into: keep the adapters
+    train_grpo(policy, processor, None, items, config, cfg, str(work / "items"),
+               lora=LoraOptions(lora_r=args.lora_r, lora_save="adapters"))
     seconds = time.perf_counter() - t
     log = [json.loads(x) for x in (work / "grpo" / "grpo_log.jsonl").read_text().splitlines()]
     # the longest turn sequence: prompt (2 videos x initial frames) + what the policy wrote
