@@ -123,6 +123,9 @@ def hybrid_sharding(shard_size: int | None):
         return None
     if shard_size < 1 or world % shard_size:
         raise ConfigError(f"--fsdp-shard-size {shard_size} must divide the number of processes ({world})")
+    if cpu_only():  # accelerate checks its ParallelismConfig against GPU process groups only
+        raise ConfigError("--fsdp-shard-size: hybrid sharding runs on GPU processes only; on CPU processes "
+                          "shard over all of them (--fsdp alone)")
     from accelerate.parallelism_config import ParallelismConfig
 
     return ParallelismConfig(dp_shard_size=shard_size, dp_replicate_size=world // shard_size)

@@ -220,6 +220,9 @@ def test_hybrid_sharding_groups_the_processes(monkeypatch):
     from mmreward.train.common import hybrid_sharding
 
     monkeypatch.setenv("WORLD_SIZE", "16")
+    with pytest.raises(ValueError, match="hybrid sharding runs on GPU processes only"):
+        hybrid_sharding(8)  # this machine: CPU processes (accelerate builds the mesh for GPUs only)
+    monkeypatch.setattr("mmreward.train.common.cpu_only", lambda: False)
     config = hybrid_sharding(8)
     assert (config.dp_shard_size, config.dp_replicate_size) == (8, 2)
     with pytest.raises(ValueError, match="--fsdp-shard-size 6 must divide the number of processes \\(16\\)"):
