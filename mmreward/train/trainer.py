@@ -19,7 +19,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-import torch
 from transformers import Trainer
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, rotate_checkpoints
@@ -28,7 +27,7 @@ from mmreward.train import checkpoints, sharding
 from mmreward.train.common import TrainArguments, pairwise_accuracy, write_summary
 from mmreward.train.lora import NO_LORA, LoraOptions, export_merged
 from mmreward.train.reward.data import PreferenceData, PreferenceDataset, read_preference_records
-from mmreward.train.step_log import StepLog, check_weights, read_log
+from mmreward.train.step_log import StepLog, read_log
 
 
 class RecipeTrainer(Trainer):
@@ -60,14 +59,14 @@ class RecipeTrainer(Trainer):
             loss = loss * self.accelerator.num_processes
         return (loss, None) if return_outputs else loss
 
-    def optimizer_step_measured(self):
+    def measure_once(self):
         if self.memory is None:
             self.memory = sharding.measured_bytes(self.model, self.optimizer)
 
     def create_optimizer(self, model=None):
         optimizer = super().create_optimizer(model)
         # measured once, after the first step and before the gradients are cleared
-        optimizer.register_step_post_hook(lambda *_: self.optimizer_step_measured())
+        optimizer.register_step_post_hook(lambda *_: self.measure_once())
         return optimizer
 
     def save_model(self, output_dir=None, _internal_call=False):
@@ -104,7 +103,6 @@ class RecipeTrainer(Trainer):
     def _save_checkpoint(self, model, trial):
         # the stock save, pointed at the staging folder by `_get_output_dir`, then renamed into place
         out, name = self.args.output_dir, f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
-        check_weights(self.model.parameters(), self.accelerator, self.state.global_step)
         checkpoints.begin(out, name, self.accelerator)
         self._staging = True
         try:
@@ -123,7 +121,6 @@ def train_and_save(trainer: RecipeTrainer, args: TrainArguments):
     if args.resume and start is None:
         start = checkpoints.resume_point(args.output_dir, TRAINER_STATE_NAME, trainer.is_world_process_zero())
     result = trainer.train(resume_from_checkpoint=str(start) if start else None)
-    check_weights(trainer.model.parameters(), trainer.accelerator, trainer.state.global_step)
     trainer.save_model(args.output_dir)
     trainer.accelerator.wait_for_everyone()
     if trainer.lora.enabled and trainer.lora.lora_save == "merged" and trainer.is_world_process_zero():
