@@ -58,6 +58,7 @@ def test_lora_bt_trains_adapters_and_head_and_both_saved_forms_score_alike(pairs
     assert [s["step"] for s in json.loads((adapters / "train_summary.json").read_text())["log"]] == [1, 2, 3]
 
 
+@pytest.mark.slow
 def test_the_reference_is_the_base_with_the_adapters_off():
     from agent_fixtures import tiny
     from mmreward.train.lora import LoraOptions, adapters_disabled, prepare
