@@ -63,9 +63,11 @@ def fsdp_on_cpu(accelerator, plugin) -> bool:
     state = accelerator.state
     if plugin is not None:
         quiet_view_warning()
-    if accelerator.device.type != "cpu" or state.distributed_type not in (DistributedType.MULTI_CPU,
-                                                                          DistributedType.FSDP):
-        return plugin is not None and state.distributed_type == DistributedType.FSDP
+    if accelerator.device.type != "cpu":  # accelerate's own decision (its options or `accelerate launch`'s)
+        return getattr(state, "fsdp_plugin", None) is not None
+    if state.distributed_type not in (DistributedType.MULTI_CPU, DistributedType.FSDP):
+        state.fsdp_plugin = None  # one process: nothing to shard
+        return False
     if plugin is not None and accelerator.mixed_precision != "no":
         plugin.set_mixed_precision(accelerator.mixed_precision)
     kind = DistributedType.FSDP if plugin is not None else DistributedType.MULTI_CPU
