@@ -15,10 +15,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmreward.commands.common import load_model
+from mmreward.commands.common import JudgeOptions, load_model
 from mmreward.commands.parsing import Command, parse
 from mmreward.errors import MissingExtraError, MmrewardError, require
-from mmreward.models.options import JudgeOptions, ModelOptions
+from mmreward.models.options import ModelOptions
 from mmreward.ui import judge
 
 try:
@@ -87,10 +87,10 @@ def result_markdown(result: dict, rm, kind: str) -> str:
         return f"### ⚠️ Cannot judge this pair\n{_esc(result['error'])}"
     rewards, names = result["rewards"], [_esc(n or "") for n in result.get("names", ["", ""])]
     noun = judge.KINDS[kind]
-    if rewards[0] == rewards[1]:
+    side = result.get("preferred")
+    if side is None:  # the output contract's tie: equal rewards, or the judge's tie verdict
         verdict = "### Preferred: tie (equal rewards)"
     else:
-        side = result["preferred"]
         verdict = f"### Preferred: {noun} {judge.SIDES[side]} (`{names[side]}`)"
     lines = [verdict, "", f"| | Candidate A · `{names[0]}` | Candidate B · `{names[1]}` |",
              "|---|---:|---:|"]

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 
 from eval.benchmarks import NAMES
 from eval.errors import DataError
+from mmreward.commands.common import JudgeOptions
 from mmreward.commands.parsing import Command
-from mmreward.models.options import JudgeOptions, ModelOptions
+from mmreward.models.options import ModelOptions
 
 PREDICTIONS_HELP = """\
 predictions: JSONL, one line per item, keyed by "row" (0-based position of the item in

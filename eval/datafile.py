@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from eval.errors import DataError
+from mmreward.scoring.jsonl import read_jsonl
 
 
 def read_rows(path: str | Path) -> list[dict]:
@@ -29,16 +30,8 @@ def read_rows(path: str | Path) -> list[dict]:
 
 
 def _read_jsonl(path: Path) -> list:
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise DataError(f"{path}: line {lineno} (row {len(rows)}) is not valid JSON: {e}") from None
-    return rows
+    """Strict JSON lines (`mmreward.scoring.jsonl.read_jsonl`: the scoring file's rules and errors)."""
+    return [row for _, row in read_jsonl(path, DataError)]
 
 
 def _read_json(path: Path) -> list:

@@ -9,12 +9,12 @@ predictions file written for another file or order.
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from eval.errors import DataError
+from mmreward.scoring.jsonl import read_jsonl
 
 OVERALL = "Overall"  # the dimension every benchmark without aspects reads
 
@@ -90,20 +90,13 @@ def read_predictions(path: str | Path) -> dict[int, Prediction]:
         raise DataError(f"predictions file not found: {path}")
     preds: dict[int, Prediction] = {}
     first_line: dict[int, int] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            context = f"{path}: line {lineno}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{context}: not valid JSON: {e}") from None
-            pred = parse_line(obj, context)
-            if pred.row in preds:
-                raise DataError(f"{context}: row {pred.row} already given on line {first_line[pred.row]}")
-            preds[pred.row] = pred
-            first_line[pred.row] = lineno
+    for lineno, obj in read_jsonl(path, DataError):  # strict JSON lines, the scoring file's errors
+        context = f"{path}: line {lineno}"
+        pred = parse_line(obj, context)
+        if pred.row in preds:
+            raise DataError(f"{context}: row {pred.row} already given on line {first_line[pred.row]}")
+        preds[pred.row] = pred
+        first_line[pred.row] = lineno
     return preds
 
 

@@ -18,7 +18,8 @@ from eval.benchmarks.base import Item
 from eval.errors import DataError, where
 from eval.metrics import compute
 from eval.predictions import parse_line, read_predictions, to_line
-from mmreward.models.options import JudgeOptions, ModelOptions
+from mmreward.commands.common import JudgeOptions
+from mmreward.models.options import ModelOptions
 from mmreward.scoring.score_file import Entry, score_into
 
 PREDICTIONS = "predictions.jsonl"

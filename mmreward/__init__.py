@@ -9,8 +9,9 @@ __version__ = "0.1.0"
 
 
 def load(name_or_path="tiny", mode=None, **kwargs):
-    """See `mmreward.api.load`. Imported lazily so `import mmreward` does not import torch."""
-    from mmreward.api import load as _load
+    """A reward model by name, directory or hub id: `mmreward.registry.load` (docs/architecture.md,
+    "Loading"). Imported lazily so `import mmreward` does not import torch."""
+    from mmreward.registry import load as _load
 
     return _load(name_or_path, mode, **kwargs)
 

@@ -1,154 +1,112 @@
-"""Which loader `mmreward.load(name_or_path, preset=...)` hands a name to.
+"""Where the model families live, and which one a name goes to: `mmreward.load`.
 
-Every entry is a "module:function" string, imported only when it is chosen, so
-`import mmreward` stays light and a missing optional extra only breaks the
-models that need it. A loader is called as `fn(name_or_path, mode=..., **kwargs)`
-and returns a `mmreward.scoring.base.BaseRewardModel`.
+`FAMILIES` lists the `mmreward.families.Family` spec of every family ("module:ATTRIBUTE"), in
+the order `mmreward models` shows them and directories are recognised. Adding a family is its
+own module (code + `FAMILY` spec) and one line here. Specs are imported on first use; their
+modules are light, and a family's loader is imported only when that family loads.
 
-Resolution order (first match wins):
-1. `preset=NAME`, or a hub id that `PRESET_FOR_HUB_ID` knows -> `PRESETS[NAME]`;
-2. a name with a registered prefix (`combo:...`) -> `PREFIXES[prefix]`;
-3. a registered short name (`pickscore`, `ocr`, ...) -> `NAMED[name]`;
-4. a local directory whose files a `LAYOUTS` detector recognises (VideoReward, Skywork);
-5. otherwise the Qwen-VL reward model (`mmreward.api.load_qwen_vl`).
+Resolution (first match wins; `resolve`):
+1. `preset=NAME`, or a hub id a family names (case-insensitive) -> that family (and preset);
+2. a family's prefix (`combo:`, `http://`) or short name (`pickscore`, `pickscore@DIR`);
+3. a local directory a family's `detect` recognises (VideoReward, Skywork);
+4. otherwise the default family: the Qwen-VL reward models (`tiny`, a directory, a hub id).
 """
 from __future__ import annotations
 
-import importlib
+import functools
 import os
 from pathlib import Path
-from typing import Callable
 
-#: preset name -> loader; the caller passes `preset=NAME`
-PRESETS: dict[str, str] = {}
-#: hub id (case-insensitive) -> preset name, for released models that need one
-PRESET_FOR_HUB_ID: dict[str, str] = {}
-#: name prefix -> loader (the loader gets the whole name)
-PREFIXES: dict[str, str] = {}
-#: short name -> loader
-NAMED: dict[str, str] = {}
-#: (detector "module:function" taking a directory -> bool, loader), tried in order on directories
-LAYOUTS: list[tuple[str, str]] = []
+from mmreward.errors import ConfigError
+from mmreward.families import Family, resolve_callable
 
-#: what `mmreward models` lists: one dict per known model, with keys "name" (hub id or short
-#: name), "backbone", "kind", "outputs", "needs" (extra / checkpoint), "use" (the command line)
-CATALOG: list[dict] = []
+FAMILIES = (
+    "mmreward.presets.videoreward:FAMILY",
+    "mmreward.presets.unifiedreward:FAMILY",
+    "mmreward.presets.skywork:FAMILY",
+    "mmreward.rewards.clipscore:FAMILY",
+    "mmreward.rewards.pickscore:FAMILY",
+    "mmreward.rewards.hpsv2:FAMILY",
+    "mmreward.rewards.aesthetic:FAMILY",
+    "mmreward.rewards.ocr:FAMILY",
+    "mmreward.rewards.hpsv3:FAMILY",
+    "mmreward.rewards.imagereward:FAMILY",
+    "mmreward.rewards.vqascore:FAMILY",
+    "mmreward.rewards.combo:FAMILY",
+    "mmreward.serve.remote:FAMILY",
+    "mmreward.qwen_vl:FAMILY",
+)
 
 
-def resolve_callable(spec: str) -> Callable:
-    module, _, attr = spec.partition(":")
-    return getattr(importlib.import_module(module), attr)
+@functools.cache
+def families() -> tuple[Family, ...]:
+    return tuple(resolve_callable(spec) for spec in FAMILIES)
+
+
+def family(name: str) -> Family:
+    """A family by its `name` ("videoreward", "qwen-vl", ...)."""
+    for fam in families():
+        if fam.name == name:
+            return fam
+    raise ConfigError(f"unknown model family {name!r}; known: {', '.join(f.name for f in families())}")
+
+
+def resolve(name_or_path, preset: str | None = None) -> tuple[Family, str | None]:
+    """(the family that loads `name_or_path`, the preset it runs)."""
+    name = os.fspath(name_or_path)
+    if preset is not None:
+        for fam in families():
+            if preset in fam.presets:
+                return fam, preset
+        known = sorted(p for fam in families() for p in fam.presets)
+        raise ConfigError(f"unknown preset {preset!r}; known presets: {', '.join(known) or 'none'}")
+    for fam in families():
+        found, implied = fam.hub_preset(name)
+        if found:
+            return fam, implied
+    for fam in families():
+        if fam.claims(name):
+            return fam, None
+    path = Path(os.path.expanduser(name))
+    if path.is_dir():
+        for fam in families():
+            if fam.detect and resolve_callable(fam.detect)(path):
+                return fam, None
+    return next(fam for fam in families() if fam.default), None
+
+
+def load(name_or_path="tiny", mode: str | None = None, *, preset: str | None = None, **options):
+    """Load a reward model by name, directory or hub id (docs/architecture.md, "Loading"): the
+    family `resolve` picks checks the options against its dataclass, then loads."""
+    fam, preset = resolve(name_or_path, preset)
+    if preset is not None:  # one family may run several presets (e.g. a "-think" variant)
+        options["preset"] = preset
+    return fam.load(name_or_path, mode, **options)
+
+
+# ---------------------------------------------------------------------- what other modules ask
+
+def find_loader(name_or_path, preset: str | None = None):
+    """The loader function of the family `name_or_path` goes to (imported now)."""
+    return resolve_callable(resolve(name_or_path, preset)[0].loader)
 
 
 def preset_for(name_or_path) -> str | None:
-    return PRESET_FOR_HUB_ID.get(str(name_or_path).lower())
-
-
-def find_loader(name_or_path, preset: str | None = None) -> Callable | None:
-    """The loader for this name (None: the default Qwen-VL reward model)."""
-    from mmreward.errors import ConfigError
-
-    name = str(name_or_path)
-    preset = preset or preset_for(name)
-    if preset is not None:
-        if preset not in PRESETS:
-            raise ConfigError(f"unknown preset {preset!r}; known presets: {', '.join(sorted(PRESETS)) or 'none'}")
-        return resolve_callable(PRESETS[preset])
-    for prefix, spec in PREFIXES.items():
-        if name.startswith(prefix):
-            return resolve_callable(spec)
-    if name in NAMED:
-        return resolve_callable(NAMED[name])
-    path = Path(os.path.expanduser(name))
-    if path.is_dir():
-        for detector, spec in LAYOUTS:
-            if resolve_callable(detector)(path):
-                return resolve_callable(spec)
+    """The preset a released model's hub id implies (None: none)."""
+    for fam in families():
+        found, implied = fam.hub_preset(os.fspath(name_or_path))
+        if found:
+            return implied
     return None
 
 
-# ---------------------------------------------------------------- released reward models (mmreward.presets)
-LAYOUTS += [
-    ("mmreward.presets.videoreward:detect", "mmreward.presets.videoreward:load"),
-    ("mmreward.presets.skywork:detect", "mmreward.presets.skywork:load"),
-]
-PRESETS.update({
-    "unifiedreward": "mmreward.presets.unifiedreward:load",
-    "unifiedreward-think": "mmreward.presets.unifiedreward:load",
-})
-PRESET_FOR_HUB_ID.update({
-    # hub ids named by CodeGoat24/UnifiedReward's README and inference scripts
-    **{f"codegoat24/unifiedreward-qwen-{size}": "unifiedreward" for size in ("3b", "7b", "32b", "72b")},
-    **{f"codegoat24/unifiedreward-2.0-qwen-{size}": "unifiedreward" for size in ("3b", "7b", "32b", "72b")},
-    "codegoat24/unifiedreward-think-qwen-7b": "unifiedreward-think",
-    **{f"codegoat24/unifiedreward-think-qwen3vl-{size}": "unifiedreward-think"
-       for size in ("2b", "4b", "8b", "32b")},
-})
-CATALOG += [
-    {"name": "KwaiVGI/VideoReward", "backbone": "Qwen2-VL-2B + LoRA",
-     "kind": "scalar: linear head at the VQ/MQ/TA reward tokens",
-     "outputs": "rewards = Overall (VQ+MQ+TA, normalised), dimensions VQ/MQ/TA",
-     "needs": "the release directory (model_config.json, checkpoint-*/model.pth) and its base Qwen2-VL-2B-Instruct",
-     "use": "mmreward score --model VIDEOREWARD_DIR --input IN --output OUT"},
-    *({"name": name, "backbone": backbone, "kind": kind, "needs": "the checkpoint (hub id picks the preset)",
-       "outputs": f"rewards from the verdict{where}, judge_text, verdict_parsed",
-       "use": f"mmreward score --model {example} --input IN --output OUT"}
-      for name, backbone, kind, where, example in (
-          ("CodeGoat24/UnifiedReward-qwen-{3b,7b,32b,72b}", "Qwen2.5-VL",
-           "generative judge: pair-rank, point-score (images, videos)", "",
-           "CodeGoat24/UnifiedReward-qwen-7b --task pair-rank"),
-          ("CodeGoat24/UnifiedReward-2.0-qwen-{3b,7b,32b,72b}", "Qwen2.5-VL",
-           "generative judge: pair-rank, point-score (the 1.0 prompts)", "",
-           "CodeGoat24/UnifiedReward-2.0-qwen-7b --task point-score"),
-          ("CodeGoat24/UnifiedReward-Think-qwen-7b", "Qwen2.5-VL-7B",
-           "generative CoT judge: pair-rank (images, videos)", " in its answer tag",
-           "CodeGoat24/UnifiedReward-Think-qwen-7b"),
-          ("CodeGoat24/UnifiedReward-Think-qwen3vl-{2b,4b,8b,32b}", "Qwen3-VL",
-           "generative CoT judge: pair-rank (images; videos as 8 JPEG frames each)", " in its answer tag",
-           "CodeGoat24/UnifiedReward-Think-qwen3vl-8b"))),
-    {"name": "Skywork/Skywork-VL-Reward-7B", "backbone": "Qwen2.5-VL-7B + value head",
-     "kind": "scalar: value head on the last token of (images + question, answer)",
-     "outputs": "rewards per text answer",
-     "needs": "the checkpoint directory with value_head.safetensors",
-     "use": "mmreward score --model SKYWORK_DIR --input IN --output OUT"},
-]
+def catalog() -> list[dict]:
+    """What `mmreward models` lists: one row per known model, with keys "name" (hub id or short
+    name), "backbone", "kind", "outputs", "needs", "use" (the command line), "family"."""
+    return [{**row, "family": fam.name} for fam in families() for row in fam.catalog]
 
-# The image-generation rewards (mmreward/rewards/): `NAME` loads the released default,
-# `NAME@PATH_OR_HUB_ID` another copy; `combo:` a weighted sum of any loadable models.
-_IMAGE_REWARDS = {
-    "clipscore": "mmreward.rewards.clipscore:load",
-    "pickscore": "mmreward.rewards.pickscore:load",
-    "hpsv2": "mmreward.rewards.hpsv2:load",
-    "hpsv2.1": "mmreward.rewards.hpsv2:load",
-    "aesthetic": "mmreward.rewards.aesthetic:load",
-    "ocr": "mmreward.rewards.ocr:load",
-}
-NAMED.update(_IMAGE_REWARDS)
-PREFIXES.update({f"{name}@": spec for name, spec in _IMAGE_REWARDS.items()})
-PREFIXES["combo:"] = "mmreward.rewards.combo:load"
-CATALOG.extend([
-    {"name": "clipscore", "backbone": "CLIP ViT-B/32 (any CLIP/SigLIP)", "kind": "image reward: CLIP cosine",
-     "outputs": "rewards = 2.5 * max(cos, 0)", "needs": "openai/clip-vit-base-patch32, or clipscore@DIR",
-     "use": "mmreward score --model clipscore --input IN --output OUT"},
-    {"name": "pickscore", "backbone": "CLIP-H (PickScore_v1)", "kind": "image reward: preference-tuned CLIP",
-     "outputs": "rewards = exp(logit_scale) * cos",
-     "needs": "yuvalkirstain/PickScore_v1 and the laion/CLIP-ViT-H-14-laion2B-s32B-b79K processor, or pickscore@DIR",
-     "use": "mmreward score --model pickscore --input IN --output OUT"},
-    *({"name": name, "backbone": "open_clip ViT-H-14", "kind": "image reward: preference-tuned CLIP",
-       "outputs": "rewards = cos", "needs": f"extra [clip]; {file} from xswu/HPSv2, or {name}@FILE",
-       "use": f"mmreward score --model {name}@{file} --input IN --output OUT"}
-      for name, file in (("hpsv2", "HPS_v2_compressed.pt"), ("hpsv2.1", "HPS_v2.1_compressed.pt"))),
-    {"name": "aesthetic", "backbone": "CLIP ViT-L/14 + LAION MLP", "kind": "image reward: aesthetic predictor",
-     "outputs": "rewards = aesthetic score (1-10 scale)",
-     "needs": "openai/clip-vit-large-patch14 and the head file sac+logos+ava1-l14-linearMSE.pth",
-     "use": "mmreward score --model aesthetic@HEAD.pth --input IN --output OUT"},
-    {"name": "ocr", "backbone": "PP-OCRv4 det + rec (ONNX)", "kind": "image reward: text rendering (Flow-GRPO)",
-     "outputs": "rewards = 1 - normalised edit distance to the quoted text, ocr_text",
-     "needs": "extra [ocr]; the weights ship in the rapidocr-onnxruntime wheel",
-     "use": "mmreward score --model ocr --input IN --output OUT"},
-    {"name": "combo:NAME=W,NAME=W", "backbone": "any loadable reward models", "kind": "weighted sum",
-     "outputs": "rewards = the weighted sum, dimensions = each part", "needs": "what its parts need",
-     "use": "mmreward score --model combo:pickscore=1,ocr=0.5 --input IN --output OUT"},
-])
-# `mmreward.load("http://HOST:PORT")`: a running `mmreward serve` (mmreward/serve/remote.py)
-PREFIXES["http://"] = PREFIXES["https://"] = "mmreward.serve.remote:load_remote"
+
+def __getattr__(name):
+    if name == "CATALOG":  # computed on first use: importing the registry imports no family
+        return catalog()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

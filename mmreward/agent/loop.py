@@ -27,28 +27,37 @@ from .trace import Trace
 def rollout(model, processor, videos: list[str | os.PathLike], prompt: str, config: AgentConfig | None = None,
             media_root: str | Path | None = None, generator: torch.Generator | None = None, *,
             id: str | None = None, labels: dict | None = None, script: list[str] | None = None,
-            reuse_cache: bool = True) -> Trace:
+            reuse_cache: bool = True, engine=None, seed: int | None = None) -> Trace:
     """One rollout on `videos` (paths, resolved against `media_root` when given).
 
     Raises `video.errors.VideoError` for an unreadable video before any model work.
     `script`: assistant texts to force instead of sampling (teacher forcing through the
     same cache path; the trace then records the model's log-probs of those tokens).
     `reuse_cache=False` re-prefills the whole context every turn (the benchmark's baseline).
+    `engine`: a vLLM `mmreward.engines.Engine` writes the turns instead (`engine_rollout`;
+    `seed` seeds its sampling).
     """
     return rollout_batch(model, processor, videos, prompt, config, 1, media_root, generator, id=id,
-                         labels=labels, scripts=[script] if script else None, reuse_cache=reuse_cache)[0]
+                         labels=labels, scripts=[script] if script else None, reuse_cache=reuse_cache,
+                         engine=engine, seed=seed)[0]
 
 
 def rollout_batch(model, processor, videos: list[str | os.PathLike], prompt: str,
                   config: AgentConfig | None = None, n: int = 1, media_root: str | Path | None = None,
                   generator: torch.Generator | None = None, *, id: str | None = None, labels: dict | None = None,
                   scripts: list[list[str]] | None = None, reuse_cache: bool = True,
-                  batched: bool = True) -> list[Trace]:
+                  batched: bool = True, engine=None, seed: int | None = None) -> list[Trace]:
     """`n` rollouts of one item (a GRPO group). Frames are decoded once and the first turn's
     prompt is prefilled once. `batched`: the n rollouts are decoded together, one forward
     pass per step for the whole group (`batch.BatchedDecoder`); else one after the other,
-    each from a copy of the shared cache."""
+    each from a copy of the shared cache. `engine` (vLLM): the engine writes the n rollouts,
+    all at once (`engine_rollout.rollout_groups`)."""
     config = config or AgentConfig()
+    if engine is not None and engine.name != "hf" and scripts is None:
+        from .engine_rollout import rollout_groups
+
+        item = {"videos": videos, "prompt": prompt, "id": id, "labels": labels}
+        return rollout_groups(engine, processor, [item], config, n, media_root, [seed])[0]
     if scripts is not None and len(scripts) != n:
         raise ValueError(f"{len(scripts)} scripts for {n} rollouts")
     episodes = [Episode(prompt, videos, config, id=id) for _ in range(n)]

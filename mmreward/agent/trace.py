@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from mmreward.errors import InputError
+
 
 @dataclass
 class Trace:
@@ -48,8 +50,18 @@ class Trace:
 
 
 def read_traces(path) -> list[Trace]:
-    with open(path, encoding="utf-8") as f:
-        return [Trace.from_json(line) for line in f if line.strip()]
+    """The traces of a JSONL file (strict JSON lines: `mmreward.scoring.jsonl.read_jsonl`)."""
+    from mmreward.scoring.jsonl import read_jsonl
+
+    traces = []
+    for n, value in read_jsonl(path):
+        try:
+            if not isinstance(value, dict):
+                raise ValueError(f"a trace is a JSON object, got {type(value).__name__}")
+            traces.append(Trace.from_dict(value))
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{path}: line {n}: {exc}") from None
+    return traces
 
 
 def write_traces(path, traces) -> None:

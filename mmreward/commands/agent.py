@@ -42,7 +42,14 @@ def _run_agent(model_opts: ModelOptions, config: AgentConfig, cfg: AgentRunConfi
     opts = BackboneOptions(dtype=model_opts.dtype, device=model_opts.device,
                            attn_implementation=model_opts.attn_implementation,
                            min_pixels=model_opts.min_pixels, max_pixels=model_opts.max_pixels)
-    model, processor, _ = load_backbone(model_opts.model, opts)
+    vllm = model_opts.engine == "vllm"
+    model, processor, path = load_backbone(model_opts.model, opts, weights=not vllm)
+    if vllm:
+        from mmreward.engines import build_engine
+
+        with build_engine("vllm", model, processor, path, dtype=model_opts.dtype) as engine:
+            return rollout(model, processor, cfg.videos, cfg.prompt, config, media_root=cfg.media_root,
+                           engine=engine, seed=cfg.seed)
     generator = torch.Generator(device=model.device).manual_seed(cfg.seed)
     return rollout(model, processor, cfg.videos, cfg.prompt, config, media_root=cfg.media_root,
                    generator=generator)

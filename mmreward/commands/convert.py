@@ -40,7 +40,8 @@ def run(cfg: ConvertConfig) -> int:
     dtype = cfg.dtype or read_model_config(src)["model_config"].get("torch_dtype") or "float32"
     if dtype == "auto":
         dtype = "float32"
-    model = videoreward.load(src, device="cpu", dtype=dtype, checkpoint_step=cfg.checkpoint_step, base=cfg.base)
+    model = videoreward.FAMILY.load(src, device="cpu", dtype=dtype, checkpoint_step=cfg.checkpoint_step,
+                                    base=cfg.base)
     model.save_pretrained(out)
     print(f"wrote {out}: VideoReward with its LoRA merged ({dtype}); load it with mmreward.load({str(out)!r})",
           file=sys.stderr)

@@ -177,16 +177,22 @@ def config_file_flags(path: str, parser: argparse.ArgumentParser) -> list[str]:
             continue
         flag = f"--{dest}"
         if isinstance(value, bool):
-            tokens += [flag, "true" if value else "false"]
+            tokens += [flag, _text(value)]
         elif isinstance(value, (list, tuple)):
             if action.nargs not in ("+", "*"):
                 raise ConfigError(f"--config {path!r}: option {key!r} takes one value, got a list")
             tokens += [flag, *(str(v) for v in value)]
-        elif isinstance(value, dict):
-            raise ConfigError(f"--config {path!r}: option {key!r} takes a value, not a mapping")
+        elif isinstance(value, dict):  # KEY=VALUE items (--model-option) may be given as a mapping
+            if action.nargs not in ("+", "*"):
+                raise ConfigError(f"--config {path!r}: option {key!r} takes a value, not a mapping")
+            tokens += [flag, *(f"{k}={_text(v)}" for k, v in value.items())]
         else:
             tokens += [flag, str(value)]
     return tokens
+
+
+def _text(value) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 def parse(command: Command, argv: list[str], prog: str) -> list:

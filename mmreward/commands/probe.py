@@ -7,7 +7,8 @@ from pathlib import Path
 
 from mmreward.commands.parsing import Command
 from mmreward.errors import ConfigError, InputError
-from mmreward.models.options import JudgeOptions, ModelOptions, check_positive
+from mmreward.commands.common import JudgeOptions
+from mmreward.models.options import ModelOptions, check_positive
 
 
 @dataclass

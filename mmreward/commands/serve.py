@@ -5,17 +5,25 @@ import signal
 import sys
 import threading
 
+from mmreward.commands.common import judge_options, load_kwargs
 from mmreward.commands.parsing import Command
-from mmreward.models.options import JudgeOptions, ModelOptions
+from mmreward.models.options import ModelOptions
 from mmreward.serve.config import ServeConfig
 
+#: the server's own options (its --api-key, --max-records-per-request) win the names they share
+JudgeOptions = judge_options(ServeConfig)
 
-def check_model(name: str, preset: str | None) -> None:
-    """A checkpoint directory that is not there is a one-line error before Ray starts."""
+
+def check_model(name: str, preset: str | None, mode: str | None, options: dict) -> None:
+    """The model's options, and a checkpoint directory that is not there, are one-line errors
+    before Ray starts."""
     from mmreward.models.backbone import resolve_name
-    from mmreward.registry import find_loader
+    from mmreward.registry import resolve
 
-    if find_loader(name, preset) is None:
+    family, implied = resolve(name, preset)
+    family.check_mode(mode)
+    family.parse_options({**options, **({"preset": implied} if implied else {})})
+    if family.default:
         resolve_name(name)
 
 
@@ -23,20 +31,21 @@ def run(model_opts: ModelOptions, judge: JudgeOptions, cfg: ServeConfig) -> int:
     from mmreward.errors import require
 
     require("ray.serve", "serve", "mmreward serve")
-    check_model(model_opts.model, model_opts.preset)
+    options = load_kwargs(model_opts, judge)
+    check_model(model_opts.model, model_opts.preset, model_opts.mode,
+                {k: v for k, v in options.items() if k != "preset"})
     from mmreward.serve.app import connect, start, stop
 
-    load_kwargs = {"name": model_opts.model, "mode": model_opts.mode, **model_opts.load_kwargs(),
-                   **judge.load_kwargs()}
+    model = {"name": model_opts.model, "mode": model_opts.mode, **options}
     started_ray = connect(cfg)
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):  # after ray.init, which installs its own SIGTERM handler
         signal.signal(sig, lambda *_: stopping.set())
     try:
-        start(load_kwargs, cfg)
+        start(model, cfg)
         key = "API key required" if cfg.resolved_api_key() else "no API key"
         print(f"mmreward serve: http://{cfg.host}:{cfg.port} ready ({model_opts.model}, {key}; "
-              f"POST /v1/score, POST /get_reward, GET /health, GET /metrics). Ctrl-C stops.",
+              f"POST /v1/score, POST /get_reward, POST /score, GET /health, GET /metrics). Ctrl-C stops.",
               file=sys.stderr, flush=True)
         stopping.wait()
         print("mmreward serve: finishing requests in flight", file=sys.stderr, flush=True)
@@ -56,7 +65,8 @@ COMMAND = Command(
     description=(
         "Serve a reward model over HTTP on Ray Serve: POST /v1/score (a list of records -> their "
         "output dicts, in order; a bad record gets an error entry in its slot), POST /get_reward "
-        "(OpenRLHF's --reward.remote_url protocol), GET /health, GET /metrics (Prometheus). "
+        "(OpenRLHF's --reward.remote_url protocol), POST /score (UniRL's reward-service protocol), "
+        "GET /health, GET /metrics (Prometheus). "
         "Concurrent requests share dynamic batches; --replicas model replicas (one per GPU by "
         "default) on a local Ray cluster or --address's. Binds 127.0.0.1 unless --host says "
         "otherwise. SIGINT/SIGTERM finish the requests in flight, then stop."),

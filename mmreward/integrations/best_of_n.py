@@ -1,7 +1,7 @@
 """Best-of-N: rank N candidates for one prompt and return the order and the rewards.
 
     ranking = best_of_n("tiny", "a red fox in snow", [img0, img1, img2, img3])
-    ranking.best, ranking.order, ranking.rewards
+    ranking.best, ranking.order, ranking.rewards, ranking.ranks  # ranks: 1-based, per candidate
 
 Candidates may be texts, images (any form a record accepts), or candidate dicts
 (`{"text": ..., "images": [...], "videos": [...]}`). `method`:
@@ -13,7 +13,8 @@ Candidates may be texts, images (any form a record accepts), or candidate dicts
   N(N-1) model prompts; `ranking.wins[i][j]` holds P(i beats j). (A scalar model's pair
   rewards become Bradley-Terry probabilities, sigmoid(r_i - r_j).)
 - "auto" (default): pairwise for a generative model, pointwise otherwise.
-Ties in reward keep the candidates' given order.
+Ties in reward keep the candidates' given order; `ranking.preferred` is None when the highest
+reward is shared (a tie), as the output dicts' `"preferred"` is.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 
 from mmreward.errors import ConfigError
 from mmreward.integrations.common import reward_model, reward_values
+from mmreward.scoring.outputs import preferred as preferred_candidate
 
 
 @dataclass
@@ -34,7 +36,23 @@ class Ranking:
 
     @property
     def best(self) -> int:
+        """The first candidate of `order` (on a tie at the top: the first given of the tied)."""
         return self.order[0]
+
+    @property
+    def preferred(self) -> int | None:
+        """The candidate with the highest reward, None when several share it (the output
+        contract's tie, `mmreward.scoring.outputs.preferred`): filter on this, not on `best`."""
+        return preferred_candidate(self.rewards)
+
+    @property
+    def ranks(self) -> list[int]:
+        """Each candidate's 1-based rank, in the given order: what ImageReward's `inference_rank`
+        returns as its first list (THUDM/ImageReward, ImageReward/ImageReward.py)."""
+        ranks = [0] * len(self.order)
+        for position, k in enumerate(self.order):
+            ranks[k] = position + 1
+        return ranks
 
 
 def as_candidate(value) -> dict:

@@ -1,6 +1,7 @@
 """Loading a Qwen-VL backbone and its processor from `tiny`, a local directory or a hub id."""
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,12 +36,12 @@ def looks_like_path(name: str) -> bool:
 
 
 def resolve_name(name_or_path: str | os.PathLike) -> str:
-    """`tiny` -> the cached tiny checkpoint; anything else is passed to from_pretrained as is."""
+    """`tiny` / `tiny-hd64` -> the cached tiny checkpoint; anything else is passed to from_pretrained as is."""
     name = str(name_or_path)
-    if name == "tiny":
-        from mmreward.models.tiny import tiny_path
+    from mmreward.models.tiny import TINY_NAMES, tiny_checkpoint
 
-        return str(tiny_path())
+    if name in TINY_NAMES:
+        return str(tiny_checkpoint(name))
     if looks_like_path(name) and not os.path.exists(os.path.expanduser(name)):
         raise ModelNotFoundError(f"model {name!r}: no such checkpoint directory")
     return os.path.expanduser(name)
@@ -64,6 +65,19 @@ def resolve_dtype(dtype: str | None, device: str):
                 "fp16": torch.float16, "float32": torch.float32, "fp32": torch.float32}[str(dtype)]
     except KeyError:
         raise ValueError(f"unknown dtype {dtype!r}; use bfloat16, float16 or float32") from None
+
+
+def inference_mode(fn):
+    """`@torch.inference_mode()` for modules that import torch only when they run (a model
+    family's module: `mmreward.families`)."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        import torch
+
+        with torch.inference_mode():
+            return fn(*args, **kwargs)
+
+    return run
 
 
 def model_class_for(path: str):
@@ -100,8 +114,11 @@ def load_processor(path: str, opts: BackboneOptions):
     return processor
 
 
-def load_backbone(name_or_path: str | os.PathLike, opts: BackboneOptions | None = None):
-    """Return (model, processor, path) for a Qwen2-VL / Qwen2.5-VL / Qwen3-VL checkpoint."""
+def load_backbone(name_or_path: str | os.PathLike, opts: BackboneOptions | None = None, weights: bool = True):
+    """Return (model, processor, path) for a Qwen2-VL / Qwen2.5-VL / Qwen3-VL checkpoint.
+
+    `weights=False`: the model is built on the meta device (config, architecture, no memory), for
+    callers whose forward passes run elsewhere (`--engine vllm`)."""
     from mmreward.models.adapters import adapter_base, merged
 
     opts = opts or BackboneOptions()
@@ -109,12 +126,24 @@ def load_backbone(name_or_path: str | os.PathLike, opts: BackboneOptions | None 
     base = adapter_base(path)  # a LoRA adapter directory: its base checkpoint, then the adapters
     if base is None and Path(path).exists() and not (Path(path) / "config.json").is_file():
         raise ModelNotFoundError(f"{path} is a directory without config.json, not a checkpoint")
-    weights = resolve_name(base) if base else path
+    source = resolve_name(base) if base else path  # where the weights (LoRA: the base weights) are
+    if not weights:
+        import torch
+        from transformers import AutoConfig, GenerationConfig
+
+        config = AutoConfig.from_pretrained(source)
+        with torch.device("meta"):
+            model = model_class_for(source)._from_config(config)
+        try:
+            model.generation_config = GenerationConfig.from_pretrained(source)
+        except OSError:
+            pass
+        return model.eval(), load_processor(path, opts), path
     device = default_device(opts.device)
     kwargs = {"dtype": resolve_dtype(opts.dtype, device)}
     if opts.attn_implementation:
         kwargs["attn_implementation"] = opts.attn_implementation
-    model = read_weights(model_class_for(weights), weights, **kwargs)
+    model = read_weights(model_class_for(source), source, **kwargs)
     if base:
         model = merged(model, path)
     model.to(device).eval()

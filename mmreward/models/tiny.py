@@ -14,6 +14,10 @@ from vision.checkpoint_cache import cached_checkpoint
 
 TINY_NAME = "tiny"
 TINY_VERSION = "qwen2.5-vl-tiny-v1"
+# The same model at head_dim 64, which vLLM's CPU attention accepts (it refuses the tiny's 16)
+TINY_HD64_NAME = "tiny-hd64"
+TINY_HD64_VERSION = "qwen2.5-vl-tiny-hd64-v1"
+TINY_NAMES = (TINY_NAME, TINY_HD64_NAME)
 
 # Real Qwen2.5-VL preprocessing: 14 px patches, 2x2 merge, CLIP mean/std, pixel bounds.
 IMAGE_MIN_PIXELS = 4 * 28 * 28
@@ -59,6 +63,19 @@ def tiny_config(vocab_size: int = 151936):
     )
 
 
+def tiny_hd64_config(vocab_size: int = 151936):
+    """`tiny_config` with a decoder vLLM's CPU attention runs: hidden 128, 2 heads of 64, 1 KV
+    head (head_dim 64: M-RoPE section [8, 12, 12] = head_dim / 2, the real [16, 24, 24] halved),
+    the vision merger projecting to 128."""
+    config = tiny_config(vocab_size)
+    text = config.text_config
+    text.hidden_size, text.intermediate_size = 128, 256
+    text.num_attention_heads, text.num_key_value_heads, text.head_dim = 2, 1, 64
+    text.rope_parameters = {"rope_type": "default", "rope_theta": 1e6, "mrope_section": [8, 12, 12]}
+    config.vision_config.out_hidden_size = 128
+    return config
+
+
 def tiny_processor():
     from transformers import Qwen2_5_VLProcessor, Qwen2VLImageProcessor, Qwen2VLVideoProcessor
 
@@ -90,6 +107,20 @@ def build_tiny(out_dir: str | Path, seed: int = 0) -> Path:
 def tiny_path() -> Path:
     """The cached tiny checkpoint, built on first use (no network)."""
     return cached_checkpoint(TINY_VERSION, build_tiny)
+
+
+def build_tiny_hd64(out_dir: str | Path, seed: int = 0) -> Path:
+    return build_family_checkpoint("qwen2_5_vl_hd64", Path(out_dir), seed)
+
+
+def tiny_hd64_path() -> Path:
+    """The cached `tiny-hd64` checkpoint (the engine tests' model), built on first use."""
+    return cached_checkpoint(TINY_HD64_VERSION, build_tiny_hd64)
+
+
+def tiny_checkpoint(name: str) -> Path:
+    """`tiny` or `tiny-hd64` -> its cached checkpoint directory."""
+    return {TINY_NAME: tiny_path, TINY_HD64_NAME: tiny_hd64_path}[name]()
 
 
 # ---------------------------------------------------------------- the other Qwen-VL families
@@ -180,16 +211,20 @@ FAMILIES = {
 
 
 def build_family_model(family: str, seed: int = 0):
-    """(random-weight model, processor) of the tiny `family` checkpoint."""
+    """(random-weight model, processor) of the tiny `family` checkpoint (or of `tiny-hd64`)."""
     import torch
     import transformers
 
-    class_name, config_fn, processor_fn = FAMILIES[family]
+    class_name, config_fn, processor_fn = FAMILIES.get(family) or VARIANTS[family]
     torch.manual_seed(seed)
     model = getattr(transformers, class_name)(config_fn())
     model.generation_config.pad_token_id = 151643
     model.generation_config.eos_token_id = [151645, 151643]
     return model, processor_fn()
+
+
+#: other tiny checkpoints, not a family of their own (the family tests leave them out)
+VARIANTS = {"qwen2_5_vl_hd64": ("Qwen2_5_VLForConditionalGeneration", tiny_hd64_config, tiny_processor)}
 
 
 def build_family_checkpoint(family: str, out_dir, seed: int = 0):

@@ -10,7 +10,8 @@ One module per model family, each a `mmreward.scoring.base.BaseRewardModel`:
   asked their own prompts (`unifiedreward_prompts`) and parsed by their own rules.
 - `skywork`: Skywork-VL-Reward, a Qwen2.5-VL with a value head on the last token.
 
-`mmreward.registry` points `mmreward.load` here (directory layouts, presets, hub ids) and lists
-them in `CATALOG` (`mmreward models`). `qwen_media` feeds media to the processors the way the
-official scripts did through qwen-vl-utils.
+Each module declares its family (`FAMILY`, a `mmreward.families.Family`: directory layout,
+presets, hub ids, typed options, catalog rows), listed in `mmreward.registry.FAMILIES`.
+`qwen_media` feeds media to the processors the way the official scripts did through
+qwen-vl-utils.
 """

@@ -1,30 +1,15 @@
-"""What the released-model presets share: option checks, record media, the chunk loop, outputs.
+"""What the released-model presets share: runtime options, record media.
 
-A preset reproduces one released model's own inference, so it refuses the load options that
-would change it (a criteria text, a yes/no form) instead of silently ignoring them.
+A preset reproduces one released model's own inference, so its options dataclass holds only the
+load options that keep it (`mmreward.families`: a criteria text or a yes/no form is refused
+there, not silently ignored).
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
 
-from mmreward.errors import ConfigError, RecordError
-from mmreward.scoring.media import MEDIA_CAPS, MediaOptions
+from mmreward.errors import RecordError
 from mmreward.scoring.records import check_record
-
-# load() options that only decide where and how fast the backbone runs: every preset takes them
-RUNTIME_OPTIONS = ("dtype", "device", "attn_implementation", "preset")
-
-
-def take_options(family: str, options: dict, allowed: Iterable[str]) -> dict:
-    """`options` without the unset ones; a set option this family does not use is a ConfigError."""
-    allowed = set(allowed) | set(RUNTIME_OPTIONS)
-    given = {k: v for k, v in options.items() if v is not None}
-    unknown = sorted(k for k in given if k not in allowed)
-    if unknown:
-        raise ConfigError(
-            f"{family} runs its released inference as published and does not take "
-            f"{', '.join(unknown)}; it takes: {', '.join(sorted(allowed - set(RUNTIME_OPTIONS)))}")
-    return given
 
 
 def backbone_options(options: dict):
@@ -34,20 +19,6 @@ def backbone_options(options: dict):
 
     return BackboneOptions(dtype=options.get("dtype"), device=options.get("device"),
                            attn_implementation=options.get("attn_implementation"))
-
-
-def media_options(options: dict) -> MediaOptions:
-    """The record media limits among a preset's options (`MEDIA_CAPS`; unset: the defaults)."""
-    return MediaOptions(**{k: options[k] for k in MEDIA_CAPS if options.get(k) is not None})
-
-
-def check_mode(family: str, mode: str | None, kind: str) -> None:
-    if mode is not None and mode != kind:
-        raise ConfigError(f"{family} is a {kind} model; mode={mode!r} does not apply to it")
-
-
-def preferred(rewards: list[float]) -> int:
-    return max(range(len(rewards)), key=lambda i: rewards[i])
 
 
 def media_list(holder: dict, kind: str, where: str) -> list:

@@ -14,23 +14,29 @@ example does (huggingface.co/Skywork/Skywork-VL-Reward-7B, README "Quick start")
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-import torch
-from torch import nn
-
 from mmreward.errors import ConfigError, MediaError, RecordError
+from mmreward.families import Family
+from mmreward.models.backbone import inference_mode
+from mmreward.models.options import MediaCapOptions, PixelOptions, RuntimeOptions
 from mmreward.presets import qwen_media
-from mmreward.presets.common import backbone_options, check_mode, media_list, media_options, preferred, take_options
+from mmreward.presets.common import backbone_options, media_list
 from mmreward.scoring.base import BaseRewardModel
-from mmreward.scoring.isolation import score_records
-from mmreward.scoring.media import MEDIA_CAPS
+from mmreward.scoring.loop import fixed_batches, score_chunk
+from mmreward.scoring.media import MediaOptions
+from mmreward.scoring.outputs import scored
 from mmreward.scoring.records import check_record
 
 VALUE_HEAD = "value_head.safetensors"
 HEAD_KEYS = ("v_head.summary.weight", "v_head.summary.bias")
-OPTIONS = ("min_pixels", "max_pixels", "video_frames", "video_max_pixels", *MEDIA_CAPS)
+
+
+@dataclass
+class SkyworkOptions(MediaCapOptions, PixelOptions, RuntimeOptions):
+    """min_pixels / max_pixels: qwen-vl-utils' per-image bounds (the card's defaults are 4-16384
+    visual tokens); video_frames / video_max_pixels: its per-video settings."""
 
 
 def detect(path: Path) -> bool:
@@ -48,7 +54,7 @@ class SkyworkVLReward(BaseRewardModel):
     def __init__(self, backbone, processor, head: nn.Linear, path: str, media: dict):
         self.backbone, self.processor, self.head, self.name = backbone, processor, head, str(path)
         self.media = media
-        self.media_opts = media_options(media)
+        self.media_opts = MediaOptions.with_caps(media)
 
     @property
     def info(self) -> dict:
@@ -74,8 +80,10 @@ class SkyworkVLReward(BaseRewardModel):
         user = [*content, {"type": "text", "text": record["prompt"]}]
         return [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]
 
-    @torch.inference_mode()
+    @inference_mode
     def values(self, conversations: list[list[dict]]) -> list[float]:
+        import torch
+
         texts = [self.processor.apply_chat_template(qwen_media.strip_media(m), tokenize=False,
                                                     add_generation_prompt=False) for m in conversations]
         media = qwen_media.processor_inputs(self.processor, [m for conv in conversations for m in conv])
@@ -99,25 +107,20 @@ class SkyworkVLReward(BaseRewardModel):
         def run(convs):
             return self.values(convs)
 
-        def finish(record, outs):
-            return {"rewards": outs, "preferred": preferred(outs)}
+        def finish(record, _items, outs):
+            return scored(outs)
 
-        return score_records(records, prepare, run, finish, batch_size)
+        return score_chunk(records, prepare, run, finish, fixed_batches(batch_size))
 
 
-def load(name_or_path, mode=None, **options) -> SkyworkVLReward:
-    """A Qwen-VL checkpoint directory with value_head.safetensors -> SkyworkVLReward.
-
-    Options: min_pixels / max_pixels (qwen-vl-utils' per-image bounds; the card's defaults are
-    4-16384 visual tokens), video_frames / video_max_pixels, the record media limits
-    (max_image_pixels, max_media_bytes, max_video_frames, default_fps), dtype, device,
-    attn_implementation."""
+def load(name_or_path, mode: str | None, options: SkyworkOptions) -> SkyworkVLReward:
+    """A Qwen-VL checkpoint directory with value_head.safetensors -> SkyworkVLReward."""
     from safetensors.torch import load_file
+    from torch import nn
 
     from mmreward.models.backbone import load_backbone
 
-    check_mode("Skywork-VL-Reward", mode, "scalar")
-    opts = take_options("Skywork-VL-Reward", options, OPTIONS)
+    opts = options.given()
     backbone, processor, path = load_backbone(name_or_path, backbone_options(opts))
     weights = load_file(str(Path(path) / VALUE_HEAD))
     weight, bias = (weights[k] for k in HEAD_KEYS)
@@ -127,5 +130,15 @@ def load(name_or_path, mode=None, **options) -> SkyworkVLReward:
                           f"expected (1, {hidden}) + (1,)")
     head = nn.Linear(hidden, 1)  # float32, as trl's ValueHead
     head.load_state_dict({"weight": weight.float(), "bias": bias.float()})
-    return SkyworkVLReward(backbone, processor, head.to(backbone.device).eval(), path,
-                           {k: opts[k] for k in OPTIONS if k in opts})
+    return SkyworkVLReward(backbone, processor, head.to(backbone.device).eval(), path, opts)
+
+
+FAMILY = Family(
+    name="skywork-vl-reward", title="Skywork-VL-Reward", loader="mmreward.presets.skywork:load",
+    options=SkyworkOptions, detect="mmreward.presets.skywork:detect", modes=("scalar",),
+    catalog=({"name": "Skywork/Skywork-VL-Reward-7B", "backbone": "Qwen2.5-VL-7B + value head",
+              "kind": "scalar: value head on the last token of (images + question, answer)",
+              "outputs": "rewards per text answer",
+              "needs": "the checkpoint directory with value_head.safetensors",
+              "use": "mmreward score --model SKYWORK_DIR --input IN --output OUT"},),
+)

@@ -3,12 +3,13 @@ Qwen3-VL, asked their own prompts and read by their own parsing rules.
 
 These checkpoints are plain VLMs, so the behaviour is a named preset:
 `mmreward.load(DIR_OR_HUB_ID, preset="unifiedreward" | "unifiedreward-think", task=..., media=...)`
-(the hub ids in `mmreward.registry.PRESET_FOR_HUB_ID` pick it by themselves). Per question it does
+(the hub ids in its `FAMILY` spec pick it by themselves). Per question it does
 what the official script does (`RECIPES` cites each): the media then the prompt in one user turn,
 the checkpoint's chat template with the generation prompt, media through qwen-vl-utils
 (`qwen_media`; the Qwen3-VL Think scripts instead send JPEG-q95 images to a vLLM server, which
 `jpeg_inputs` reproduces), `model.generate(max_new_tokens=N)` decoded with special tokens skipped,
-one question at a time as the scripts run them. Decoding is greedy (`do_sample=False`; the
+one question at a time as the scripts run them (`engine="vllm"`: every question of a chunk
+submitted at once to a vLLM engine, `mmreward.engines`; same greedy texts). Decoding is greedy (`do_sample=False`; the
 checkpoint's other generation settings, e.g. a repetition penalty, stay as the scripts had them).
 
 Tasks: "pair-rank" (two candidates, one question: rewards [1, 0], [0, 1] or [0.5, 0.5]) and
@@ -18,25 +19,42 @@ text without a verdict gets what the official rule gives it (a tie, a score of 0
 """
 from __future__ import annotations
 
-import copy
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from io import BytesIO
-from typing import Callable
-
-import torch
+from typing import Callable, Literal
 
 from mmreward.errors import ConfigError, MediaError, RecordError
+from mmreward.families import Family
+from mmreward.models.options import EngineOptions, MediaCapOptions, PixelOptions, RuntimeOptions
 from mmreward.presets import qwen_media
 from mmreward.presets import unifiedreward_prompts as P
-from mmreward.presets.common import backbone_options, candidate_media, check_mode, media_options, preferred, take_options
+from mmreward.presets.common import backbone_options, candidate_media
 from mmreward.scoring.base import BaseRewardModel
-from mmreward.scoring.isolation import score_records
-from mmreward.scoring.media import MEDIA_CAPS, MediaOptions, open_video_source
+from mmreward.scoring.loop import fixed_batches, score_chunk
+from mmreward.scoring.media import MediaOptions, open_video_source
+from mmreward.scoring.outputs import scored
 
-OPTIONS = ("task", "media", "max_new_tokens", "min_pixels", "max_pixels", "video_frames", "video_max_pixels",
-           *MEDIA_CAPS)
 TASKS = ("pair-rank", "point-score")
+PRESETS = ("unifiedreward", "unifiedreward-think")
+
+
+@dataclass
+class UnifiedRewardOptions(EngineOptions, MediaCapOptions, PixelOptions, RuntimeOptions):
+    """The preset and task; min_pixels / max_pixels / video_frames / video_max_pixels are
+    qwen-vl-utils' per-item settings (default: the scripts' none)."""
+
+    _minimum = {"max_new_tokens": 1}
+
+    preset: Literal["unifiedreward", "unifiedreward-think"] | None = field(default=None, metadata={
+        "help": "unifiedreward (1.0 and 2.0) or unifiedreward-think (default: the hub id's, else unifiedreward)"})
+    task: Literal["pair-rank", "point-score"] | None = field(default=None, metadata={
+        "help": "pair-rank (2 candidates, one verdict) or point-score (one score each). Default: pair-rank "
+                "for 2 candidates"})
+    media: Literal["image", "video"] | None = field(default=None, metadata={
+        "help": "the candidates' media (default: read from the records)"})
+    max_new_tokens: int | None = field(default=None, metadata={
+        "help": "generation limit (default: the official script's, 512 to 4096)"})
 JPEG_FRAMES = 8  # qwen3vl_infer_cot_video_generation.py extract_frames(num_frames=8)
 
 
@@ -143,18 +161,21 @@ def jpeg_frames(video, count: int = JPEG_FRAMES, opts: MediaOptions | None = Non
 class UnifiedReward(BaseRewardModel):
     kind = "generative"
 
-    def __init__(self, backbone, processor, path: str, variant: str, preset: str, options: dict):
+    def __init__(self, backbone, processor, path: str, variant: str, preset: str, options: dict, engine=None):
+        from mmreward.engines import build_engine
+
         self.backbone, self.processor, self.name = backbone, processor, str(path)
+        # the official scripts generate one question at a time: so does the HF engine
+        self.engine = build_engine(engine, backbone, processor, str(path), hf_batch_size=1)
         self.variant, self.preset, self.options = variant, preset, options
         self.task, self.media = options.get("task"), options.get("media")
-        self.media_opts = media_options(options)
+        self.media_opts = MediaOptions.with_caps(options)
         check_task(preset, [variant], self.task, self.media)
-        self.generation_config = _greedy(backbone.generation_config)
 
     @property
     def info(self) -> dict:
         return {**super().info, "family": "unifiedreward", "preset": self.preset, "variant": self.variant,
-                "task": self.task}
+                "task": self.task, "engine": self.engine.name}
 
     def recipe(self, n_candidates: int, media: str) -> tuple[str, Recipe]:
         task = self.task or ("pair-rank" if n_candidates == 2 else "point-score")
@@ -199,17 +220,18 @@ class UnifiedReward(BaseRewardModel):
         return {"text": text, "media": kwargs, "recipe": recipe}
 
     def inputs(self, question: dict):
+        """The tensors the HF engine feeds the model for one question."""
         return self.processor(text=[question["text"]], padding=True, return_tensors="pt",
                               **question["media"]).to(self.backbone.device)
 
-    @torch.inference_mode()
-    def generate(self, question: dict) -> str:
-        batch = self.inputs(question)
-        config = copy.copy(self.generation_config)
-        config.max_new_tokens = self.options.get("max_new_tokens") or question["recipe"].max_new_tokens
-        out = self.backbone.generate(**batch, generation_config=config)
-        return self.processor.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True,
-                                           clean_up_tokenization_spaces=False)[0]
+    def generate(self, questions: list[dict]) -> list[str]:
+        """Greedy answers (the checkpoint's other generation settings kept), one per question."""
+        from mmreward.engines import Request, Sampling
+
+        settings = [Sampling(max_new_tokens=self.options.get("max_new_tokens") or q["recipe"].max_new_tokens)
+                    for q in questions]
+        completions = self.engine.generate([Request(q["text"], q["media"]) for q in questions], settings)
+        return [c.text for c in completions]
 
     # ------------------------------------------------------------------ scoring
     def score_chunk(self, records: list, media_root=None, batch_size: int = 8) -> list[dict]:
@@ -222,18 +244,17 @@ class UnifiedReward(BaseRewardModel):
                 return [self.question(record["prompt"], files, recipe, media_root, fps)]
             return [self.question(record["prompt"], [f], recipe, media_root, fps, i) for i, f in enumerate(files)]
 
-        def run(questions):  # the official scripts generate one question at a time
-            return [self.generate(q) for q in questions]
+        def run(questions):  # a batch's questions, at once (the HF engine: one at a time)
+            return self.generate(questions)
 
-        def finish(record, texts):
+        def finish(record, _items, texts):
             media = candidate_media(record, ("images", "videos"))[0][0][:-1]
             task, recipe = self.recipe(len(record["candidates"]), media)
             parsed = [recipe.parse(t, NOUNS[media]) for t in texts]
             rewards = parsed[0][0] if task == "pair-rank" else [p[0] for p in parsed]
-            return {"rewards": list(rewards), "preferred": preferred(rewards), "judge_text": list(texts),
-                    "verdict_parsed": [p[1] for p in parsed]}
+            return scored(rewards, judge_text=list(texts), verdict_parsed=[p[1] for p in parsed])
 
-        return score_records(records, prepare, run, finish, batch_size)
+        return score_chunk(records, prepare, run, finish, fixed_batches(batch_size))
 
 
 def check_task(preset: str, variants: list[str], task: str | None, media: str | None) -> None:
@@ -246,33 +267,51 @@ def check_task(preset: str, variants: list[str], task: str | None, media: str | 
         raise ConfigError(f"{preset} has no official {task} prompt (it has: {', '.join(tasks)})")
 
 
-def _greedy(config):
-    """The checkpoint's generation config, decoding greedily (sampling settings cleared)."""
-    config = copy.deepcopy(config)
-    config.do_sample = False
-    config.temperature = config.top_p = config.top_k = None
-    return config
-
-
-def load(name_or_path, mode=None, **options) -> UnifiedReward:
-    """A UnifiedReward checkpoint (directory or hub id) -> UnifiedReward.
-
-    Options: preset ("unifiedreward" or "unifiedreward-think"; hub ids pick it), task
-    ("pair-rank" | "point-score"; default by candidate count), media ("image" | "video"; default
-    from the candidates), max_new_tokens (default: the script's), min_pixels / max_pixels /
-    video_frames / video_max_pixels (qwen-vl-utils' per-item settings; default: the scripts'
-    none), the record media limits (max_image_pixels, max_media_bytes, max_video_frames,
-    default_fps), dtype, device, attn_implementation."""
+def load(name_or_path, mode: str | None, options: UnifiedRewardOptions) -> UnifiedReward:
+    """A UnifiedReward checkpoint (directory or hub id) -> UnifiedReward."""
     from mmreward.models.backbone import load_backbone
-    from mmreward.registry import preset_for
 
-    check_mode("UnifiedReward", mode, "generative")
-    opts = take_options("UnifiedReward", options, OPTIONS)
-    preset = opts.get("preset") or preset_for(name_or_path) or "unifiedreward"
+    opts = options.given()
+    preset = options.preset or FAMILY.hub_preset(str(name_or_path))[1] or "unifiedreward"
     check_task(preset, ["think", "think-qwen3vl"] if preset == "unifiedreward-think" else ["unifiedreward"],
-               opts.get("task"), opts.get("media"))  # before minutes of loading
-    backbone, processor, path = load_backbone(name_or_path, backbone_options(opts))
+               options.task, options.media)  # before minutes of loading
+    from mmreward.engines import Engine, build_engine, check_engine, wants_vllm
+
+    engine = options.engine
+    if not isinstance(engine, Engine):
+        check_engine(engine)  # before minutes of loading
+    backbone, processor, path = load_backbone(name_or_path, backbone_options(opts), weights=not wants_vllm(engine))
     variant = "unifiedreward"
     if preset == "unifiedreward-think":
         variant = "think-qwen3vl" if backbone.config.model_type.startswith("qwen3_vl") else "think"
-    return UnifiedReward(backbone, processor, path, variant, preset, {k: opts[k] for k in OPTIONS if k in opts})
+    engine = build_engine(engine, backbone, processor, path, hf_batch_size=1, dtype=options.dtype)
+    return UnifiedReward(backbone, processor, path, variant, preset, {k: v for k, v in opts.items() if k != "engine"},
+                         engine)
+
+
+FAMILY = Family(
+    name="unifiedreward", title="UnifiedReward", loader="mmreward.presets.unifiedreward:load",
+    options=UnifiedRewardOptions, presets=PRESETS, modes=("generative",),
+    # hub ids named by CodeGoat24/UnifiedReward's README and inference scripts
+    hub_ids={"CodeGoat24/UnifiedReward-qwen-{3b,7b,32b,72b}": "unifiedreward",
+             "CodeGoat24/UnifiedReward-2.0-qwen-{3b,7b,32b,72b}": "unifiedreward",
+             "CodeGoat24/UnifiedReward-Think-qwen-7b": "unifiedreward-think",
+             "CodeGoat24/UnifiedReward-Think-qwen3vl-{2b,4b,8b,32b}": "unifiedreward-think"},
+    catalog=tuple(
+        {"name": name, "backbone": backbone, "kind": kind, "outputs": f"rewards from the verdict{where}, "
+         "judge_text, verdict_parsed", "needs": "the checkpoint (hub id picks the preset)",
+         "use": f"mmreward score --model {example} --input IN --output OUT"}
+        for name, backbone, kind, where, example in (
+            ("CodeGoat24/UnifiedReward-qwen-{3b,7b,32b,72b}", "Qwen2.5-VL",
+             "generative judge: pair-rank, point-score (images, videos)", "",
+             "CodeGoat24/UnifiedReward-qwen-7b --task pair-rank"),
+            ("CodeGoat24/UnifiedReward-2.0-qwen-{3b,7b,32b,72b}", "Qwen2.5-VL",
+             "generative judge: pair-rank, point-score (the 1.0 prompts)", "",
+             "CodeGoat24/UnifiedReward-2.0-qwen-7b --task point-score"),
+            ("CodeGoat24/UnifiedReward-Think-qwen-7b", "Qwen2.5-VL-7B",
+             "generative CoT judge: pair-rank (images, videos)", " in its answer tag",
+             "CodeGoat24/UnifiedReward-Think-qwen-7b"),
+            ("CodeGoat24/UnifiedReward-Think-qwen3vl-{2b,4b,8b,32b}", "Qwen3-VL",
+             "generative CoT judge: pair-rank (images; videos as 8 JPEG frames each)", " in its answer tag",
+             "CodeGoat24/UnifiedReward-Think-qwen3vl-8b"))),
+)

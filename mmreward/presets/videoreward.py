@@ -22,23 +22,42 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import torch
-from torch import nn
-
-from mmreward.errors import ConfigError, MediaError, RecordError
-from mmreward.presets import videoalign
-from mmreward.presets.common import backbone_options, candidate_media, check_mode, media_options, preferred, take_options
+from mmreward.errors import ConfigError, MediaError
+from mmreward.families import Family
+from mmreward.models.backbone import inference_mode
+from mmreward.models.options import MediaCapOptions, RuntimeOptions
+from mmreward.presets import reward_bt, videoalign
+from mmreward.presets.common import backbone_options, candidate_media
 from mmreward.presets.videoreward_checkpoint import (CONVERTED_CONFIG, HEAD_FILE, is_converted_dir,
                                                      is_release_dir, load_release_state, read_model_config,
                                                      resolve_base)
 from mmreward.scoring.base import BaseRewardModel
-from mmreward.scoring.isolation import score_records
-from mmreward.scoring.media import MEDIA_CAPS, MediaOptions, open_video_source
+from mmreward.scoring.loop import fixed_batches, score_chunk
+from mmreward.scoring.media import MediaOptions, open_video_source
+from mmreward.scoring.outputs import scored
 
-OPTIONS = ("normalize", "checkpoint_step", "base", "video_frames", "video_max_pixels", "max_pixels", *MEDIA_CAPS)
+
+@dataclass
+class VideoRewardOptions(MediaCapOptions, RuntimeOptions):
+    """VideoReward's load options: the official `reward()`'s overrides, which checkpoint, which base."""
+
+    _minimum = {"video_frames": 1, "video_max_pixels": 1, "max_pixels": 1, "checkpoint_step": 0}
+
+    normalize: bool = field(default=True, metadata={
+        "help": "normalise the head outputs with the release's inference_config (false: the raw outputs)"})
+    checkpoint_step: int | None = field(default=None, metadata={
+        "help": "the release's checkpoint-N to load (default: the latest)"})
+    base: str | None = field(default=None, metadata={
+        "help": "the base Qwen2-VL-2B-Instruct directory or hub id (default: model_config.json's "
+                "model_name_or_path)"})
+    video_frames: int | None = field(default=None, metadata={
+        "help": "frames per video, the official reward()'s num_frames (default: the data config's fps rule)"})
+    video_max_pixels: int | None = field(default=None, metadata={
+        "help": "pixels per frame, the official reward()'s max_pixels (default: the data config's)"})
+    max_pixels: int | None = field(default=None, metadata={"help": "the same as video_max_pixels"})
 
 
 class VideoRewardModel(BaseRewardModel):
@@ -95,27 +114,12 @@ class VideoRewardModel(BaseRewardModel):
                               cap_pixels_per_frame=False).to(self.device)
 
     # ------------------------------------------------------------------ model
-    @torch.inference_mode()
+    @inference_mode
     def raw_rewards(self, batch) -> torch.Tensor:
         """[B, 3] head outputs at the VQ, MQ, TA tokens (trainer.py Qwen2VLRewardModelBT.forward)."""
-        inner = self.backbone.model
         ids = batch["input_ids"]
-        embeds = inner.get_input_embeddings()(ids)
-        if batch.get("pixel_values_videos") is not None:
-            feats = inner.get_video_features(batch["pixel_values_videos"], batch["video_grid_thw"],
-                                             return_dict=True).pooler_output
-            feats = torch.cat(list(feats)).to(embeds.device, embeds.dtype)
-            mask = (ids == self.backbone.config.video_token_id).unsqueeze(-1).expand_as(embeds)
-            embeds = embeds.masked_scatter(mask, feats)
-        hidden = inner.language_model(inputs_embeds=embeds, attention_mask=batch["attention_mask"],
-                                      use_cache=False).last_hidden_state
-        logits = self.head(hidden)  # [B, L, output_dim]
-        special = torch.isin(ids, torch.tensor(self.special_ids, device=ids.device))
-        counts = special.sum(dim=1)
-        if (counts != len(self.special_ids)).any():
-            raise RecordError(f"the prompt must hold each reward token once; found {counts.tolist()} of "
-                              f"{len(self.special_ids)} (does the prompt text contain one?)")
-        pooled = logits[special].view(ids.shape[0], len(self.special_ids), -1)
+        pooled = self.head(reward_bt.special_rows(ids, reward_bt.hidden_states(self.backbone, batch),
+                                                  self.special_ids))  # [B, 3, output_dim]
         if pooled.shape[-1] == len(self.special_ids):
             pooled = pooled.diagonal(dim1=1, dim2=2)
         return pooled.reshape(ids.shape[0], -1).float()
@@ -142,12 +146,10 @@ class VideoRewardModel(BaseRewardModel):
             raw = self.raw_rewards(self.batch(items))
             return [self.rewards(row) for row in raw.tolist()]
 
-        def finish(record, outs):
-            overall = [o["Overall"] for o in outs]
-            return {"rewards": overall, "preferred": preferred(overall),
-                    "dimensions": {d: [o[d] for o in outs] for d in videoalign.DIMENSIONS}}
+        def finish(record, _items, outs):
+            return scored([o["Overall"] for o in outs], {d: [o[d] for o in outs] for d in videoalign.DIMENSIONS})
 
-        return score_records(records, prepare, run, finish, batch_size)
+        return score_chunk(records, prepare, run, finish, fixed_batches(batch_size))
 
     def save_pretrained(self, directory) -> None:
         """The converted mmreward checkpoint: the merged backbone and its processor (reward tokens
@@ -185,52 +187,11 @@ def _processor(base: str):
     return processor
 
 
-def _backbone_from_release(base: str, backbone_state: dict, vocab: int, dtype, device,
-                           attn_implementation: str | None = None):
-    """The base config's Qwen2-VL, its embeddings resized to the tokenizer (train_reward.py), every
-    weight from model.pth (built without initialising weights, then assigned)."""
-    from accelerate import init_empty_weights
-    from transformers import AutoConfig, Qwen2VLForConditionalGeneration
-
-    try:
-        config = AutoConfig.from_pretrained(base)
-    except OSError as exc:
-        raise ConfigError(f"VideoReward base {base!r}: cannot load its config ({exc}); pass base=DIR") from None
-    if config.model_type != "qwen2_vl":
-        raise ConfigError(f"VideoReward base {base!r} is {config.model_type!r}, not qwen2_vl")
-    with init_empty_weights(include_buffers=False):
-        model = Qwen2VLForConditionalGeneration(config)
-    rows = backbone_state["model.language_model.embed_tokens.weight"].shape[0]
-    if rows != vocab:
-        raise ConfigError(f"model.pth's embedding has {rows} rows, the tokenizer (base + 3 reward tokens) "
-                          f"{vocab}: the base does not match the checkpoint")
-    model.resize_token_embeddings(rows, mean_resizing=False)
-    state = {k: v.to(dtype) for k, v in backbone_state.items()}
-    missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
-    tied = {"lm_head.weight"} if getattr(model.config, "tie_word_embeddings", False) else set()
-    if set(missing) - tied or unexpected:
-        raise ConfigError(f"model.pth does not fit the base's Qwen2-VL: missing {sorted(missing)[:5]}, "
-                          f"unexpected {sorted(unexpected)[:5]}")
-    if tied:
-        model.tie_weights()
-    if attn_implementation:
-        model.set_attn_implementation(attn_implementation)
-    return model.to(device).eval()
-
-
-def load(name_or_path, mode=None, **options) -> VideoRewardModel:
-    """A VideoReward release directory (or its converted form) -> VideoRewardModel.
-
-    Options: normalize (default True), checkpoint_step (default: the latest), base (the base
-    model's directory, default model_config's model_name_or_path), video_frames / video_max_pixels
-    (the official reward()'s num_frames / max_pixels overrides), the record media limits
-    (max_image_pixels: per video frame, max_media_bytes, max_video_frames, default_fps), dtype,
-    device, attn_implementation.
-    """
+def load(name_or_path, mode: str | None, options: VideoRewardOptions) -> VideoRewardModel:
+    """A VideoReward release directory (or its converted form) -> VideoRewardModel."""
     from mmreward.models.backbone import default_device, resolve_dtype
 
-    check_mode("VideoReward", mode, "scalar")
-    opts = take_options("VideoReward", options, OPTIONS)
+    opts = options.given()
     path = Path(os.path.expanduser(str(name_or_path)))
     device = default_device(opts.get("device"))
     dtype = resolve_dtype(opts.get("dtype"), device)
@@ -239,9 +200,9 @@ def load(name_or_path, mode=None, **options) -> VideoRewardModel:
     else:
         backbone, processor, head, settings = _load_release(path, dtype, device, opts)
     return VideoRewardModel(backbone, processor, head, settings, str(path),
-                            normalize=opts.get("normalize", True), nframes=opts.get("video_frames"),
+                            normalize=options.normalize, nframes=opts.get("video_frames"),
                             max_pixels=opts.get("video_max_pixels") or opts.get("max_pixels"),
-                            media=media_options(opts))
+                            media=MediaOptions.with_caps(opts))
 
 
 def _settings(cfg: dict) -> dict:
@@ -259,6 +220,8 @@ def _settings(cfg: dict) -> dict:
 
 
 def _head(weight: torch.Tensor, dtype, device) -> nn.Linear:
+    from torch import nn
+
     head = nn.Linear(weight.shape[1], weight.shape[0], bias=False)
     head.weight.data = weight.to(dtype)
     return head.to(device).eval()
@@ -270,8 +233,8 @@ def _load_release(path: Path, dtype, device, opts: dict):
     base = resolve_base(path, cfg["model_config"].get("model_name_or_path") or "", opts.get("base"))
     processor = _processor(base)
     backbone_state, head_state = load_release_state(path, opts.get("checkpoint_step"), cfg["peft_lora_config"])
-    backbone = _backbone_from_release(base, backbone_state, len(processor.tokenizer), dtype, device,
-                                      opts.get("attn_implementation"))
+    backbone = reward_bt.release_backbone("VideoReward", base, backbone_state, len(processor.tokenizer), dtype,
+                                          device, opts.get("attn_implementation"))
     if head_state["weight"].shape[0] != settings["output_dim"]:
         raise ConfigError(f"rm_head has {head_state['weight'].shape[0]} outputs, model_config says "
                           f"{settings['output_dim']}")
@@ -291,3 +254,15 @@ def _load_converted(path: Path, dtype, device, opts: dict):
     backbone, processor, _ = load_backbone(path, backbone_options({**opts, "device": device}))
     head = _head(load_file(str(path / HEAD_FILE))["weight"], dtype, device)
     return backbone, processor, head, settings
+
+
+FAMILY = Family(
+    name="videoreward", title="VideoReward", loader="mmreward.presets.videoreward:load",
+    options=VideoRewardOptions, detect="mmreward.presets.videoreward:detect", modes=("scalar",),
+    catalog=({"name": "KwaiVGI/VideoReward", "backbone": "Qwen2-VL-2B + LoRA",
+              "kind": "scalar: linear head at the VQ/MQ/TA reward tokens",
+              "outputs": "rewards = Overall (VQ+MQ+TA, normalised), dimensions VQ/MQ/TA",
+              "needs": "the release directory (model_config.json, checkpoint-*/model.pth) and its base "
+                       "Qwen2-VL-2B-Instruct",
+              "use": "mmreward score --model VIDEOREWARD_DIR --input IN --output OUT"},),
+)

@@ -18,16 +18,12 @@ import re
 from pathlib import Path
 
 from mmreward.errors import ConfigError, ModelNotFoundError
+from mmreward.presets import reward_bt
 
 MODEL_CONFIG = "model_config.json"  # the release's configs (train_reward.py save_configs_to_json)
 CONVERTED_CONFIG = "videoreward_config.json"  # mmreward's converted checkpoint
 HEAD_FILE = "rm_head.safetensors"
 PEFT_PREFIX = "base_model.model."
-
-# 4.45 Qwen2VLForConditionalGeneration module names -> transformers 5 names
-RENAMES = ((re.compile(r"^visual\."), "model.visual."),
-           (re.compile(r"^model\.(?!visual\.|language_model\.)"), "model.language_model."))
-
 
 def is_release_dir(path: Path) -> bool:
     return (path / MODEL_CONFIG).is_file() and any(path.glob("checkpoint-*/model.pth"))
@@ -104,14 +100,7 @@ def merge_lora(state: dict, scaling: float) -> dict:
 
 def current_names(state: dict) -> tuple[dict, dict]:
     """(backbone state dict in transformers 5 names, rm_head state dict)."""
-    backbone, head = {}, {}
-    for key, value in state.items():
-        if key.startswith("rm_head."):
-            head[key[len("rm_head."):]] = value
-            continue
-        for pattern, target in RENAMES:
-            key = pattern.sub(target, key)
-        backbone[key] = value
+    backbone, head = reward_bt.current_names(state)
     if "weight" not in head:
         raise ConfigError("model.pth has no rm_head.weight: not a VideoReward checkpoint")
     return backbone, head

@@ -17,6 +17,7 @@ import numpy as np
 from mmreward.probe.text import MASTER_KEYS
 from mmreward.scoring.base import BaseRewardModel
 from mmreward.scoring.media import MediaOptions, open_image
+from mmreward.scoring.outputs import preferred
 
 WEAKNESSES = ("length", "first", "blank", "master_key")
 
@@ -61,7 +62,7 @@ class Planted(BaseRewardModel):
         for rec, out in zip(records, outs):
             if "error" not in out:
                 out["rewards"] = [r + self.bonus(k, rec["candidates"]) for k, r in enumerate(out["rewards"])]
-                out["preferred"] = max(range(len(out["rewards"])), key=out["rewards"].__getitem__)
+                out["preferred"] = preferred(out["rewards"])
         return outs
 
 

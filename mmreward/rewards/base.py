@@ -10,13 +10,16 @@ file, no target text) becomes its own `{"id", "error"}` line.
 from __future__ import annotations
 
 import abc
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mmreward.errors import ConfigError, RecordError
+from mmreward.families import Family
+from mmreward.models.options import DeviceOptions, MediaCapOptions
 from mmreward.scoring.base import BaseRewardModel
-from mmreward.scoring.isolation import score_records
-from mmreward.scoring.media import MEDIA_CAPS, MediaOptions
+from mmreward.scoring.loop import fixed_batches, score_chunk
+from mmreward.scoring.media import MediaOptions
+from mmreward.scoring.outputs import scored
 from mmreward.scoring.records import Item, load_item
 
 
@@ -31,20 +34,19 @@ def candidate_images(item: Item, model: str) -> list:
     return images
 
 
-def check_options(model: str, mode: str | None, unused: dict) -> None:
-    """`mmreward.load` options that do not apply to this model are a user error, not silently dropped."""
-    if mode not in (None, "scalar"):
-        raise ConfigError(f"{model} gives one scalar reward per image; mode {mode!r} does not apply")
-    given = sorted(k for k, v in unused.items() if v is not None)
-    if given:
-        flags = ", ".join(given)
-        raise ConfigError(f"option(s) {flags} do not apply to {model}")
+@dataclass
+class ImageRewardOptions(MediaCapOptions, DeviceOptions):
+    """What every CLIP-family reward takes: its device and precision, the media caps."""
+
+    dtype: str | None = field(default=None, metadata={
+        "help": "bfloat16 | float16 | float32. Default: float32, the precision these rewards were released in"})
 
 
-def media_options(options: dict) -> MediaOptions:
-    """Pop the media limits out of `options` (None: the default)."""
-    caps = {key: options.pop(key) for key in MEDIA_CAPS if key in options}
-    return MediaOptions(**{k: v for k, v in caps.items() if v is not None})
+def image_family(name: str, title: str, options: type, names: tuple[str, ...], catalog: tuple[dict, ...]):
+    """The `Family` spec of an image reward: loaded by `NAME` (the released default) or
+    `NAME@PATH_OR_HUB_ID`, one scalar reward per image."""
+    return Family(name=name, title=title, loader=f"mmreward.rewards.{name}:load", options=options, names=names,
+                  modes=("scalar",), catalog=catalog)
 
 
 def device_and_dtype(device: str | None, dtype: str | None):
@@ -69,11 +71,16 @@ class ImageReward(BaseRewardModel):
 
     #: extra facts for `info` (the checkpoint, the formula)
     details: dict = {}
+    #: named outputs per image besides the reward, returned under "dimensions"
+    dimensions: tuple[str, ...] = ()
+    #: True: images reach `score_images` as their files hold them (mode, orientation), for a
+    #: reward whose official preprocessing converts them itself
+    raw_images = False
 
     @property
     def info(self) -> dict:
         # what the probes need to know (mmreward/probe/spec.py): these models read the candidates' images only
-        return {**super().info, "inputs": ["images"], **self.details}
+        return {**super().info, "inputs": ["images"], "dimensions": list(self.dimensions), **self.details}
 
     def prepare(self, record: dict, item: Item) -> Any:
         """What `score_images` needs besides the image; raise RecordError if the record lacks it."""
@@ -81,13 +88,13 @@ class ImageReward(BaseRewardModel):
 
     @abc.abstractmethod
     def score_images(self, contexts: list, images: list) -> list[dict]:
-        """One dict per image: {"reward": float, ...extra per-candidate outputs}."""
+        """One dict per image: {"reward": float, one float per `dimensions`, ...extra per-candidate outputs}."""
 
     def score_chunk(self, records: list, media_root=None, batch_size: int = 8) -> list[dict]:
         opts = replace(self.media, media_root=media_root)
 
         def prepare(rec) -> list[tuple]:
-            item = load_item(rec, opts)
+            item = load_item(rec, opts, raw_images=self.raw_images)
             images = candidate_images(item, self.name)
             context = self.prepare(rec, item)
             return [(context, im) for im in images]
@@ -95,10 +102,9 @@ class ImageReward(BaseRewardModel):
         def run(pairs: list[tuple]) -> list[dict]:
             return self.score_images([c for c, _ in pairs], [im for _, im in pairs])
 
-        def finish(rec, res: list[dict]) -> dict:
-            rewards = [r["reward"] for r in res]
-            out = {"rewards": rewards, "preferred": max(range(len(rewards)), key=rewards.__getitem__)}
-            out.update({key: [r[key] for r in res] for key in res[0] if key != "reward"})
-            return out
+        def finish(rec, _items, res: list[dict]) -> dict:
+            dims = {d: [r[d] for r in res] for d in self.dimensions}
+            extra = {key: [r[key] for r in res] for key in res[0] if key not in ("reward", *self.dimensions)}
+            return scored([r["reward"] for r in res], dims, **extra)
 
-        return score_records(records, prepare, run, finish, batch_size, item_noun="candidate")
+        return score_chunk(records, prepare, run, finish, fixed_batches(batch_size), item_noun="candidate")

@@ -11,8 +11,11 @@ CLIP/SigLIP checkpoint may be given (`clipscore@DIR_OR_HUB_ID`, `clip=`).
 """
 from __future__ import annotations
 
-from mmreward.rewards.base import ImageReward, check_options, device_and_dtype, media_options
+from dataclasses import dataclass, field
+
+from mmreward.rewards.base import ImageReward, ImageRewardOptions, device_and_dtype, image_family
 from mmreward.rewards.sources import loading, pick_source, split_source
+from mmreward.scoring.media import MediaOptions
 
 DEFAULT_CLIP = "openai/clip-vit-base-patch32"
 OFFICIAL_PREFIX = "A photo depicts"  # jmhessel/clipscore clipscore.py, CLIPCapDataset
@@ -41,16 +44,26 @@ class ClipScore(ImageReward):
         return [{"reward": r} for r in (self.w * cos.clamp(min=0)).tolist()]
 
 
-def load(name_or_path: str, mode: str | None = None, *, clip: str | None = None, prefix: str = OFFICIAL_PREFIX,
-         w: float = OFFICIAL_W, device: str | None = None, dtype: str | None = None,
-         **options) -> ClipScore:
+@dataclass
+class ClipScoreOptions(ImageRewardOptions):
+    clip: str | None = field(default=None, metadata={
+        "help": f"the CLIP/SigLIP checkpoint (directory or hub id; default {DEFAULT_CLIP}; or clipscore@SOURCE)"})
+    prefix: str = field(default=OFFICIAL_PREFIX, metadata={"help": "put before the prompt ('' for the bare prompt)"})
+    w: float = field(default=OFFICIAL_W, metadata={"help": "the scale w of w * max(cos, 0)"})
+
+
+def load(name_or_path: str, mode: str | None, options: ClipScoreOptions) -> ClipScore:
     base, inline = split_source(name_or_path)
-    media = media_options(options)
-    check_options(base, mode, options)
-    source = pick_source(base, inline, clip, "clip", DEFAULT_CLIP)
-    device, torch_dtype = device_and_dtype(device, dtype)
+    source = pick_source(base, inline, options.clip, "clip", DEFAULT_CLIP)
+    device, torch_dtype = device_and_dtype(options.device, options.dtype)
     from vision.clip_embed import ClipEmbedder
 
     with loading(base, source):
         embedder = ClipEmbedder.from_pretrained(source, device=device, dtype=torch_dtype)
-    return ClipScore(embedder, base, prefix, w, source, media)
+    return ClipScore(embedder, base, options.prefix, options.w, source, MediaOptions.with_caps(options))
+
+
+FAMILY = image_family("clipscore", "CLIPScore", ClipScoreOptions, ("clipscore",), catalog=(
+    {"name": "clipscore", "backbone": "CLIP ViT-B/32 (any CLIP/SigLIP)", "kind": "image reward: CLIP cosine",
+     "outputs": "rewards = 2.5 * max(cos, 0)", "needs": "openai/clip-vit-base-patch32, or clipscore@DIR",
+     "use": "mmreward score --model clipscore --input IN --output OUT"},))

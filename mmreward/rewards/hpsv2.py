@@ -16,9 +16,12 @@ open_clip architecture (a name or a model-config .json), for tests and variants.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from mmreward.errors import require
-from mmreward.rewards.base import ImageReward, check_options, device_and_dtype, media_options
+from mmreward.rewards.base import ImageReward, ImageRewardOptions, device_and_dtype, image_family
 from mmreward.rewards.sources import hub_file, loading, pick_source, split_source
+from mmreward.scoring.media import MediaOptions
 
 HUB_REPO = "xswu/HPSv2"
 CHECKPOINT_FILE = {"hpsv2": "HPS_v2_compressed.pt", "hpsv2.1": "HPS_v2.1_compressed.pt"}
@@ -38,19 +41,30 @@ class HpsV2(ImageReward):
         return [{"reward": r} for r in paired_cosine(self.embedder, contexts, images, len(images)).tolist()]
 
 
-def load(name_or_path: str, mode: str | None = None, *, checkpoint: str | None = None, arch: str = ARCH,
-         device: str | None = None, dtype: str | None = None,
-         **options) -> HpsV2:
+@dataclass
+class HpsV2Options(ImageRewardOptions):
+    checkpoint: str | None = field(default=None, metadata={
+        "help": "the release checkpoint file (default: HPS_v2[.1]_compressed.pt from the hub repo "
+                f"{HUB_REPO}; or hpsv2@FILE)"})
+    arch: str = field(default=ARCH, metadata={"help": "the open_clip architecture: a name or a model-config .json"})
+
+
+def load(name_or_path: str, mode: str | None, options: HpsV2Options) -> HpsV2:
     base, inline = split_source(name_or_path)
-    media = media_options(options)
-    check_options(base, mode, options)
     require("open_clip", "clip", base)
-    source = pick_source(base, inline, checkpoint, "checkpoint", None)
+    source = pick_source(base, inline, options.checkpoint, "checkpoint", None)
     if source is None:
         source = hub_file(HUB_REPO, CHECKPOINT_FILE[base], base)
-    device, torch_dtype = device_and_dtype(device, dtype)
+    device, torch_dtype = device_and_dtype(options.device, options.dtype)
     from vision.open_clip_embed import OpenClipEmbedder
 
     with loading(base, source):
-        embedder = OpenClipEmbedder.from_checkpoint(source, arch, device=device, dtype=torch_dtype)
-    return HpsV2(embedder, base, source, arch, media)
+        embedder = OpenClipEmbedder.from_checkpoint(source, options.arch, device=device, dtype=torch_dtype)
+    return HpsV2(embedder, base, source, options.arch, MediaOptions.with_caps(options))
+
+
+FAMILY = image_family("hpsv2", "HPSv2", HpsV2Options, tuple(CHECKPOINT_FILE), catalog=tuple(
+    {"name": name, "backbone": "open_clip ViT-H-14", "kind": "image reward: preference-tuned CLIP",
+     "outputs": "rewards = cos", "needs": f"extra [clip]; {file} from xswu/HPSv2, or {name}@FILE",
+     "use": f"mmreward score --model {name}@{file} --input IN --output OUT"}
+    for name, file in CHECKPOINT_FILE.items()))

@@ -25,10 +25,13 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass, field
 
 from mmreward.errors import RecordError, require
-from mmreward.rewards.base import ImageReward, check_options, media_options
+from mmreward.models.options import MediaCapOptions
+from mmreward.rewards.base import ImageReward, image_family
 from mmreward.rewards.sources import loading, pick_source, split_source
+from mmreward.scoring.media import MediaOptions
 
 log = logging.getLogger(__name__)
 
@@ -99,23 +102,43 @@ class OcrReward(ImageReward):
         return out
 
 
-def load(name_or_path: str, mode: str | None = None, *, rec_model: str | None = None, det_model: str | None = None,
-         text_score: float = 0.5, threads: int | None = None, rec_batch_size: int = 1,
-         target_field: str = TARGET_FIELD, device: str | None = None,
-         **options) -> OcrReward:
+@dataclass
+class OcrOptions(MediaCapOptions):
+    _minimum = {"threads": 1, "rec_batch_size": 1}
+
+    rec_model: str | None = field(default=None, metadata={
+        "help": "another recogniser .onnx (or ocr@FILE; default: the wheel's ch_PP-OCRv4_rec_infer.onnx)"})
+    det_model: str | None = field(default=None, metadata={
+        "help": "another detector .onnx (default: the wheel's ch_PP-OCRv4_det_infer.onnx)"})
+    text_score: float = field(default=0.5, metadata={"help": "lines read with a lower confidence are dropped"})
+    threads: int | None = field(default=None, metadata={"help": "onnxruntime threads (default: its own)"})
+    rec_batch_size: int = field(default=1, metadata={"help": "text lines per recogniser pass"})
+    target_field: str = field(default=TARGET_FIELD, metadata={
+        "help": "the record field that names the text to render (else the prompt's first quoted span)"})
+    device: str | None = field(default=None, metadata={
+        "help": "accepted for `accelerate launch`; the OCR runs on onnxruntime's CPU provider"})
+
+
+def load(name_or_path: str, mode: str | None, options: OcrOptions) -> OcrReward:
     base, inline = split_source(name_or_path)
-    media = media_options(options)
-    check_options(base, mode, options)
-    if device not in (None, "cpu"):
+    if options.device not in (None, "cpu"):
         # accepted, so that `accelerate launch ... score` (which passes each process its GPU) works
-        log.info("%s runs on onnxruntime's CPU provider, not on %s", base, device)
+        log.info("%s runs on onnxruntime's CPU provider, not on %s", base, options.device)
     require("rapidocr_onnxruntime", "ocr", "the OCR reward")
     require("onnxruntime", "ocr", "the OCR reward")
-    from vision.ocr import OcrEngine, OcrOptions
+    from vision.ocr import OcrEngine
+    from vision.ocr import OcrOptions as EngineOptions
 
-    rec = pick_source(base, inline, rec_model, "rec_model", None)
-    opts = OcrOptions(det_model=det_model, rec_model=rec, text_score=text_score, threads=threads,
-                      rec_batch_size=rec_batch_size)
+    rec = pick_source(base, inline, options.rec_model, "rec_model", None)
+    opts = EngineOptions(det_model=options.det_model, rec_model=rec, text_score=options.text_score,
+                         threads=options.threads, rec_batch_size=options.rec_batch_size)
     with loading(base, rec):
         engine = OcrEngine(opts)
-    return OcrReward(engine, base, target_field, media)
+    return OcrReward(engine, base, options.target_field, MediaOptions.with_caps(options))
+
+
+FAMILY = image_family("ocr", "OCR reward", OcrOptions, ("ocr",), catalog=(
+    {"name": "ocr", "backbone": "PP-OCRv4 det + rec (ONNX)", "kind": "image reward: text rendering (Flow-GRPO)",
+     "outputs": "rewards = 1 - normalised edit distance to the quoted text, ocr_text",
+     "needs": "extra [ocr]; the weights ship in the rapidocr-onnxruntime wheel",
+     "use": "mmreward score --model ocr --input IN --output OUT"},))

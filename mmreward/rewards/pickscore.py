@@ -14,10 +14,12 @@ processor config, else the CLIP-H hub id (`processor=` overrides).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmreward.rewards.base import ImageReward, check_options, device_and_dtype, media_options
+from mmreward.rewards.base import ImageReward, ImageRewardOptions, device_and_dtype, image_family
 from mmreward.rewards.sources import loading, pick_source, split_source
+from mmreward.scoring.media import MediaOptions
 
 DEFAULT_MODEL = "yuvalkirstain/PickScore_v1"
 DEFAULT_PROCESSOR = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"
@@ -44,17 +46,28 @@ def default_processor(source: str) -> str:
     return source if own else DEFAULT_PROCESSOR
 
 
-def load(name_or_path: str, mode: str | None = None, *, model: str | None = None, processor: str | None = None,
-         device: str | None = None, dtype: str | None = None,
-         **options) -> PickScore:
+@dataclass
+class PickScoreOptions(ImageRewardOptions):
+    model: str | None = field(default=None, metadata={
+        "help": f"the PickScore checkpoint (directory or hub id; default {DEFAULT_MODEL}; or pickscore@SOURCE)"})
+    processor: str | None = field(default=None, metadata={
+        "help": f"its processor (default: the checkpoint directory's own, else {DEFAULT_PROCESSOR})"})
+
+
+def load(name_or_path: str, mode: str | None, options: PickScoreOptions) -> PickScore:
     base, inline = split_source(name_or_path)
-    media = media_options(options)
-    check_options(base, mode, options)
-    source = pick_source(base, inline, model, "model", DEFAULT_MODEL)
-    processor = str(processor) if processor is not None else default_processor(source)
-    device, torch_dtype = device_and_dtype(device, dtype)
+    source = pick_source(base, inline, options.model, "model", DEFAULT_MODEL)
+    processor = options.processor if options.processor is not None else default_processor(source)
+    device, torch_dtype = device_and_dtype(options.device, options.dtype)
     from vision.clip_embed import ClipEmbedder
 
     with loading(base, source):
         embedder = ClipEmbedder.from_pretrained(source, processor, device=device, dtype=torch_dtype)
-    return PickScore(embedder, base, source, processor, media)
+    return PickScore(embedder, base, source, processor, MediaOptions.with_caps(options))
+
+
+FAMILY = image_family("pickscore", "PickScore", PickScoreOptions, ("pickscore",), catalog=(
+    {"name": "pickscore", "backbone": "CLIP-H (PickScore_v1)", "kind": "image reward: preference-tuned CLIP",
+     "outputs": "rewards = exp(logit_scale) * cos",
+     "needs": "yuvalkirstain/PickScore_v1 and the laion/CLIP-ViT-H-14-laion2B-s32B-b79K processor, or pickscore@DIR",
+     "use": "mmreward score --model pickscore --input IN --output OUT"},))

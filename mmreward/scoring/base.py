@@ -1,13 +1,13 @@
 """What every reward model that mmreward loads offers: records in, output dicts out.
 
-A Qwen-VL reward model (`mmreward.api.RewardModel`), a released model preset, a
+A Qwen-VL reward model (`mmreward.qwen_vl.RewardModel`), a released model preset, a
 CLIP-family or OCR reward, a combination of rewards and a client of a remote
 `mmreward serve` all subclass `BaseRewardModel`, so the CLI (`score`, `eval run`,
 `probe`), the service, the app and the RL adapters treat them alike.
 
 Subclasses implement `score_chunk` (one chunk of records -> one output dict per
-record, in order, `{"id", "error"}` for a record that cannot be scored) and
-describe themselves in `info`.
+record, in order, built by `mmreward.scoring.outputs`: `{"id", "rewards", "preferred", ...}`,
+or `{"id", "error"}` for a record that cannot be scored) and describe themselves in `info`.
 """
 from __future__ import annotations
 
@@ -18,15 +18,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from tqdm.auto import tqdm
 
 from mmreward.errors import ConfigError
-
-
-def error_output(record_id, exc) -> dict:
-    """The output of a record that cannot be scored (`exc`: a `mmreward.errors.RecordError`);
-    `"retryable": true` marks a cause a resumed run tries again (a media file not found)."""
-    out = {"id": record_id, "error": str(exc)}
-    if getattr(exc, "retryable", False):
-        out["retryable"] = True
-    return out
 
 
 def check_batch_size(batch_size) -> int:

@@ -51,6 +51,12 @@ def collate(processor, prompts: list[Prompt], device=None, extra_text: list[str]
     texts = list(texts) if texts is not None else [render(processor, p) for p in prompts]
     if extra_text is not None:
         texts = [t + e for t, e in zip(texts, extra_text)]
+    batch = processor(text=texts, padding=True, return_tensors="pt", **media_kwargs(prompts))
+    return batch.to(device) if device is not None else batch
+
+
+def media_kwargs(prompts: list[Prompt]) -> dict:
+    """The processor's media keyword arguments for `prompts` (their images and videos in order)."""
     images = [im for p in prompts for im in p.images]
     videos = [v for p in prompts for v in p.videos]
     kwargs = {}
@@ -67,8 +73,7 @@ def collate(processor, prompts: list[Prompt], device=None, extra_text: list[str]
         # (bare frames: the processor's own assumption), so a prompt's length does not depend on
         # which other prompts share its batch.
         kwargs["video_metadata"] = [_video_metadata(v) for v in videos]
-    batch = processor(text=texts, padding=True, return_tensors="pt", **kwargs)
-    return batch.to(device) if device is not None else batch
+    return kwargs
 
 
 # ------------------------------------------------------------------ lengths before the forward pass
@@ -150,6 +155,16 @@ def _video_text(processor, video, groups: int) -> str:
 
 
 def _expand(processor, text: str, image_texts: list[str], video_texts: list[str]) -> str:
+    """`text` with each placeholder replaced. More placeholders than media (a record's text holding
+    `<|image_pad|>`) leave it as it is: the processor refuses that prompt when it runs (a
+    ValueError, "the model refuses this input"), as it did before counting expanded them."""
+    try:
+        return _replace(processor, text, image_texts, video_texts)
+    except StopIteration:
+        return text
+
+
+def _replace(processor, text: str, image_texts: list[str], video_texts: list[str]) -> str:
     if hasattr(processor, "get_text_with_replacements") and hasattr(processor, "replace_video_token"):
         return processor.get_text_with_replacements(
             [text], images_replacements=image_texts, videos_replacements=video_texts)[0][0]

@@ -22,13 +22,13 @@ import torch
 from mmreward.errors import ConfigError, ModelInputError
 from mmreward.models.config import RewardConfig
 from mmreward.models.head import OVERALL
-from mmreward.scoring.base import error_output
 from mmreward.scoring.batching import (TokenBudget, collate, context_length, count_tokens,
-                                       default_batch_tokens, render, token_batches)
-from mmreward.scoring.isolation import run_isolated
+                                       default_batch_tokens, media_kwargs, render, token_batches)
+from mmreward.scoring.loop import score_chunk
 from mmreward.scoring.media import MediaOptions
+from mmreward.scoring.outputs import scored
 from mmreward.scoring.prompts import Prompt, pairwise_question, pointwise_question, scalar_prompt
-from mmreward.scoring.rationale import answer_suffixes, generate_rationales
+from mmreward.scoring.rationale import answer_suffixes, clean, generate_rationales
 from mmreward.scoring.records import Item, RecordError, load_item
 
 FAILFAST_PROMPTS = 8  # this many failed prompts without one success: the model is broken, not the inputs
@@ -44,18 +44,10 @@ class Plan:
     lengths: list[int] = field(default_factory=list)  # their token counts
 
 
-def _preferred(rewards: list[float]) -> int:
-    return max(range(len(rewards)), key=lambda i: rewards[i])
-
-
 def scalar_plan(item: Item) -> Plan:
     def combine(outs: list[dict]) -> dict:
-        rewards = [o[OVERALL] for o in outs]
-        result = {"rewards": rewards, "preferred": _preferred(rewards)}
         dims = [k for k in outs[0] if k != OVERALL]
-        if dims:
-            result["dimensions"] = {d: [o[d] for o in outs] for d in dims}
-        return result
+        return scored([o[OVERALL] for o in outs], {d: [o[d] for o in outs] for d in dims})
 
     return Plan([scalar_prompt(item, c) for c in item.candidates], combine)
 
@@ -69,7 +61,7 @@ def generative_plan(item: Item, config: RewardConfig) -> Plan:
     if not pairwise:
         def pointwise(outs):
             p_yes, extra = _p_yes(outs)
-            return {"rewards": p_yes, "preferred": _preferred(p_yes), "p_yes": p_yes, **extra}
+            return scored(p_yes, p_yes=p_yes, **extra)
         return Plan([pointwise_question(item, c, rationale) for c in cands], pointwise)
 
     prompts = [pairwise_question(item, cands[0], cands[1], rationale)]
@@ -78,10 +70,10 @@ def generative_plan(item: Item, config: RewardConfig) -> Plan:
 
     def combine(outs):
         p_yes, extra = _p_yes(outs)
-        # P(A better) asked both ways; averaging cancels a constant preference for a position
-        p_a = p_yes[0] if len(p_yes) == 1 else (p_yes[0] + 1.0 - p_yes[1]) / 2
-        rewards = [p_a, 1.0 - p_a]
-        return {"rewards": rewards, "preferred": _preferred(rewards), "p_yes": p_yes, **extra}
+        # P(A better) asked both ways; averaging cancels a constant preference for a position.
+        # Written as 0.5 + half the difference so that equal answers give exactly 0.5 each (a tie)
+        p_a = p_yes[0] if len(p_yes) == 1 else 0.5 + (p_yes[0] - p_yes[1]) / 2
+        return scored([p_a, 1.0 - p_a], p_yes=p_yes, **extra)
 
     return Plan(prompts, combine)
 
@@ -102,8 +94,12 @@ def _rows(output) -> list:
 
 
 class Scorer:
-    def __init__(self, module, processor, config: RewardConfig, budget: TokenBudget | None = None):
+    def __init__(self, module, processor, config: RewardConfig, budget: TokenBudget | None = None,
+                 engine=None):
+        """`engine`: None runs every pass on `module` (transformers); an `mmreward.engines.Engine`
+        (vLLM) generates the rationales and reads P(yes) in generative mode."""
         self.module, self.processor, self.config = module, processor, config
+        self.engine = engine
         self.budget = budget or TokenBudget()
         self.stats = {"prompts": 0, "tokens": 0, "padded_tokens": 0, "batches": 0}
         self._successes = self._failures = 0
@@ -149,6 +145,8 @@ class Scorer:
 
     @torch.inference_mode()
     def run(self, prompts: list[Prompt], texts: list[str] | None = None) -> list:
+        if self.engine is not None:
+            return self.run_on_engine(prompts, texts)
         if self.config.mode == "generative" and self.config.rationale_tokens:
             return self.run_with_rationale(prompts, texts)
         batch = collate(self.processor, prompts, device=self.module.device, texts=texts)
@@ -162,17 +160,24 @@ class Scorer:
         p_yes = _rows(self.module(**batch))
         return [{"p_yes": p, "rationale": r} for p, r in zip(p_yes, rationales)]
 
-    def run_safely(self, prompts: list[Prompt], texts: list[str], lengths: list[int]) -> list:
-        """Outputs of a batch, a ModelInputError in place of each prompt the model cannot take
-        (the rule of `mmreward.scoring.isolation`: out of memory splits, a refusal isolates, a bug
-        propagates)."""
-        def run(items):
-            results = self.run([p for p, _, _ in items], [t for _, t, _ in items])
-            self._successes += len(items)
-            return results
+    def run_on_engine(self, prompts: list[Prompt], texts: list[str] | None = None) -> list:
+        """Generative mode on an engine: the rationales generated (greedy), then P(yes) from the
+        engine's log-probabilities of the yes / no tokens after the prompt (+ rationale + cue),
+        renormalised over the two and divided by the calibrated temperature, as `forward` does."""
+        from mmreward.engines import Request, Sampling
 
-        return run_isolated(run, list(zip(prompts, texts, lengths)),
-                            on_failure=lambda exc, item, oom: self._failed(exc, item[2], oom))
+        texts = list(texts) if texts is not None else [render(self.processor, p) for p in prompts]
+        requests = [Request(t, media_kwargs([p])) for p, t in zip(prompts, texts)]
+        rationales = None
+        if self.config.rationale_tokens:
+            done = self.engine.generate(requests, Sampling(max_new_tokens=self.config.rationale_tokens))
+            rationales = [clean(c.text) for c in done]
+            requests = [Request(r.text + s, r.media) for r, s in zip(requests, answer_suffixes(rationales))]
+        logprobs = torch.tensor(self.engine.choice_logprobs(requests, [self.module.yes_id, self.module.no_id]))
+        p_yes = (logprobs / (self.config.temperature or 1.0)).softmax(dim=-1)[:, 0].tolist()
+        if rationales is None:
+            return p_yes
+        return [{"p_yes": p, "rationale": r} for p, r in zip(p_yes, rationales)]
 
     def _failed(self, exc: BaseException, n_tokens: int, oom: bool) -> ModelInputError:
         self._failures += 1
@@ -191,37 +196,40 @@ class Scorer:
 
     # ---------------------------------------------------------------- records
 
+    def token_batches(self, batch_size: int):
+        """The batching policy: the chunk's prompts sorted by length and packed under the
+        padded-token budget (`batching.token_batches`), counted in `stats`."""
+        def batches(items: list) -> list[list[int]]:
+            lengths = [plan.lengths[j] for plan, j in items]
+            packed = token_batches(lengths, batch_size, self.batch_tokens())
+            for batch in packed:
+                self.stats["batches"] += 1
+                self.stats["prompts"] += len(batch)
+                self.stats["tokens"] += sum(lengths[k] for k in batch)
+                self.stats["padded_tokens"] += len(batch) * max(lengths[k] for k in batch)
+            return packed
+
+        return batches
+
     def score_chunk(self, records: list, opts: MediaOptions, batch_size: int) -> list[dict]:
-        outputs: list[dict | None] = [None] * len(records)
-        plans: list[tuple[int, Plan]] = []
-        for i, rec in enumerate(records):
-            rid = rec.get("id") if isinstance(rec, dict) else None
-            try:
-                plans.append((i, self.measure(self.plan(load_item(rec, opts)))))
-            except RecordError as exc:
-                outputs[i] = error_output(rid, exc)
-            except MemoryError:  # its media alone do not fit (decoded images are full size)
-                outputs[i] = error_output(rid, ModelInputError("out of memory while decoding its media"))
-        flat = [(plan, j) for _, plan in plans for j in range(len(plan.prompts))]
-        lengths = [plan.lengths[j] for plan, j in flat]
-        results: list = [None] * len(flat)
-        for batch in token_batches(lengths, batch_size, self.batch_tokens()):
-            prompts = [flat[k][0].prompts[flat[k][1]] for k in batch]
-            texts = [flat[k][0].texts[flat[k][1]] for k in batch]
-            for k, out in zip(batch, self.run_safely(prompts, texts, [lengths[k] for k in batch])):
-                results[k] = out
-            self.stats["batches"] += 1
-            self.stats["prompts"] += len(batch)
-            self.stats["tokens"] += sum(lengths[k] for k in batch)
-            self.stats["padded_tokens"] += len(batch) * max(lengths[k] for k in batch)
-        cursor = 0
-        for i, plan in plans:
-            outs = results[cursor:cursor + len(plan.prompts)]
-            cursor += len(plan.prompts)
-            rid = records[i].get("id")
-            failed = [j for j, o in enumerate(outs) if isinstance(o, Exception)]
-            if failed:
-                outputs[i] = error_output(rid, ModelInputError(f"prompt {failed[0]}: {outs[failed[0]]}"))
-            else:
-                outputs[i] = {"id": rid, **plan.combine(outs)}
-        return outputs
+        """The records' output dicts through the chunk loop (`mmreward.scoring.loop`): every
+        candidate prompt counted in tokens first, then token-budgeted batches; a failed prompt
+        fails its record, and the first prompts all failing stop the run (`_failed`)."""
+        def prepare(rec) -> list[tuple[Plan, int]]:
+            plan = self.measure(self.plan(load_item(rec, opts)))
+            return [(plan, j) for j in range(len(plan.prompts))]
+
+        def run(items: list[tuple[Plan, int]]) -> list:
+            results = self.run([plan.prompts[j] for plan, j in items], [plan.texts[j] for plan, j in items])
+            self._successes += len(items)
+            return results
+
+        def on_failure(exc, item, oom):
+            plan, j = item
+            return self._failed(exc, plan.lengths[j], oom)
+
+        def finish(rec, items, outs) -> dict:
+            return items[0][0].combine(outs)
+
+        return score_chunk(records, prepare, run, finish, self.token_batches(batch_size), on_failure,
+                           item_noun="prompt")

@@ -3,7 +3,9 @@
 Reading: a line is bytes up to a newline, never more than `max_bytes` held in memory;
 whatever makes a line unusable (too long, not UTF-8, not JSON, nested deeper than the
 parser goes, a number JSON cannot echo) is a `RecordError` naming the line, which the
-writer turns into that line's error output.
+writer turns into that line's error output. Every other JSONL file the suite reads
+(training data, traces, agent items, benchmark data, predictions) goes through
+`read_jsonl`: the same rules, the first bad line an error naming the file and the line.
 
 Numbers: `NaN`, `Infinity` and numbers beyond double range (`1e400`) are not JSON
 (RFC 8259). Python's `json` accepts them and would echo them as bare `NaN`, which no
@@ -16,7 +18,7 @@ import json
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from mmreward.errors import RecordError
+from mmreward.errors import InputError, RecordError
 
 #: a record with data-URI media of a few times --max-media-bytes fits; a runaway line (a file
 #: with no line breaks) does not, and is never held in memory
@@ -77,6 +79,22 @@ def parse_line(raw: bytes | LineTooLong, lineno: int, max_bytes: int = MAX_LINE_
     except (ValueError, RecursionError, UnicodeEncodeError) as exc:
         return RecordError(f"{where}: cannot be echoed as JSON ({_why_unwritable(exc)})")
     return value
+
+
+def read_jsonl(path, error: type[Exception] = InputError,
+               max_line_bytes: int | None = None) -> Iterator[tuple[int, object]]:
+    """(line number, value) of each line of the JSONL file `path` that is not blank, read by the
+    scoring file's rules (`parse_line`; lines up to `MAX_LINE_BYTES` unless told); the first line
+    that breaks them raises `error("PATH: line N: ...")`, the scoring file's message for that line."""
+    max_line_bytes = max_line_bytes or MAX_LINE_BYTES
+    with open(path, "rb") as f:
+        for n, raw in enumerate(raw_lines(f, max_line_bytes), start=1):
+            if not isinstance(raw, LineTooLong) and not raw.strip():
+                continue
+            value = parse_line(raw, n, max_line_bytes)
+            if isinstance(value, RecordError):
+                raise error(f"{path}: {value}")
+            yield n, value
 
 
 def _why_unwritable(exc: Exception) -> str:

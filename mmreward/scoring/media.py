@@ -55,6 +55,13 @@ class MediaOptions:
     #: Qwen-VL processors assume the same for bare frames)
     default_fps: float = 24.0
 
+    @classmethod
+    def with_caps(cls, options, **fields) -> MediaOptions:
+        """MediaOptions with the caps (`MEDIA_CAPS`) a model's load options set (a mapping or an
+        options dataclass; unset: the defaults), and `fields`."""
+        get = options.get if isinstance(options, dict) else lambda name: getattr(options, name, None)
+        return cls(**{k: get(k) for k in MEDIA_CAPS if get(k) is not None}, **fields)
+
     def __post_init__(self):
         for name in ("max_image_pixels", "max_media_bytes", "max_video_frames", "video_max_frame_pixels"):
             value = getattr(self, name)

@@ -48,12 +48,12 @@ def _present(value) -> bool:
     return value is not None and (not isinstance(value, (list, tuple)) or len(value) > 0)
 
 
-def _load(values, kind: str, opts: MediaOptions, where: str, fps=None) -> list:
+def _load(values, kind: str, opts: MediaOptions, where: str, fps=None, raw: bool = False) -> list:
     """Decode a record's `images` or `videos` field; errors name `where` and the culprit."""
     out = []
     for k, v in enumerate(_media_list(values, f"{where} {kind}")):
         try:
-            out.append(open_image(v, opts, k) if kind == "images" else open_video(v, opts, k, fps))
+            out.append(open_image(v, opts, k, raw=raw) if kind == "images" else open_video(v, opts, k, fps))
         except MediaError as exc:
             raise type(exc)(f"{where}: {exc}") from None  # keeps the kind (MediaNotFoundError is retried)
     return out
@@ -83,20 +83,21 @@ def check_record(record: Any) -> None:
     check_fps(record.get("fps"), "record", None)
 
 
-def load_item(record: dict, opts: MediaOptions) -> Item:
+def load_item(record: dict, opts: MediaOptions, raw_images: bool = False) -> Item:
     """Validate `record` and decode all its media; raises RecordError naming the culprit.
 
     Media may be given in any form `mmreward.scoring.media` accepts; the record's `fps`
     is the frame rate of its videos given as frames (unless a video carries its own).
+    `raw_images`: images keep their own mode and orientation (`open_image(raw=True)`).
     """
     check_record(record)
     fps = record.get("fps")
-    images = _load(record.get("images"), "images", opts, "record")
+    images = _load(record.get("images"), "images", opts, "record", raw=raw_images)
     videos = _load(record.get("videos"), "videos", opts, "record", fps)
     cands = []
     for i, c in enumerate(record["candidates"]):
         where = f"candidate {i}"
-        cands.append(Candidate(text=c.get("text"), images=_load(c.get("images"), "images", opts, where),
+        cands.append(Candidate(text=c.get("text"), images=_load(c.get("images"), "images", opts, where, raw=raw_images),
                                videos=_load(c.get("videos"), "videos", opts, where, fps)))
     return Item(id=record.get("id"), prompt=record["prompt"], images=images, videos=videos,
                 candidates=cands, criteria=record.get("criteria"))

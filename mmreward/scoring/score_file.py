@@ -25,9 +25,9 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from mmreward.errors import InputError, MmrewardError, RecordError
-from mmreward.scoring.base import error_output
 from mmreward.scoring.jsonl import MAX_LINE_BYTES, dump_line, parse_line, raw_lines
 from mmreward.scoring.lock import OutputLock
+from mmreward.scoring.outputs import error_output
 from mmreward.scoring.resume import ResumePlan, merge, output_lines, part_path, plan_resume
 
 #: Test hook: a process that has flushed at least this many lines stops itself (SIGSTOP), still

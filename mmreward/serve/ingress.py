@@ -1,8 +1,8 @@
 """The HTTP ingress deployment: auth, limits, validation and metrics in front of the model replicas.
 
-Routes: `POST /v1/score`, `POST /get_reward` (OpenRLHF), `GET /health` (no key needed),
-`GET /metrics` (Prometheus text). The ingress never loads a model (it runs without torch);
-it splits each request's valid records into pieces of at most `max_batch_size` records
+Routes: `POST /v1/score`, `POST /get_reward` (OpenRLHF), `POST /score` (UniRL, mmreward.serve.unirl),
+`GET /health` (no key needed), `GET /metrics` (Prometheus text). The ingress never loads a model
+(it runs without torch); it splits each request's valid records into pieces of at most `max_batch_size` records
 and sends them to the model deployment, whose `serve.batch` merges pieces of concurrent
 requests into batches and whose router spreads them over the replicas.
 
@@ -27,13 +27,14 @@ from starlette.responses import Response
 
 from mmreward.errors import RecordError
 from mmreward.serve.config import ServeConfig
+from mmreward.serve import unirl
 from mmreward.serve.metrics import CONTENT_TYPE_LATEST, Metrics
 from mmreward.serve.protocol import (ProtocolError, check_request_record, openrlhf_records, openrlhf_response,
                                      parse_json, record_id, score_request)
 
 logger = logging.getLogger("ray.serve")
 
-ROUTES = {"/v1/score": "POST", "/get_reward": "POST", "/health": "GET", "/metrics": "GET"}
+ROUTES = {"/v1/score": "POST", "/get_reward": "POST", "/score": "POST", "/health": "GET", "/metrics": "GET"}
 
 
 def json_response(data, status: int = 200, headers: dict | None = None) -> Response:
@@ -108,6 +109,10 @@ class Ingress:
         data = parse_json(body)
         if path == "/v1/score":
             return json_response(await self.answer(score_request(data)))
+        if path == "/score":
+            requests, records = unirl.parse_score(data)
+            outputs = await self.answer(records)
+            return json_response(unirl.score_response(requests, outputs, await self.served_info()))
         outputs = await self.answer(openrlhf_records(data))
         return json_response(openrlhf_response(outputs, self.cfg.error_reward))
 
@@ -119,12 +124,17 @@ class Ingress:
             raise ProtocolError(401, "missing or wrong API key (send 'Authorization: Bearer KEY')",
                                 {"WWW-Authenticate": "Bearer"})
 
-    async def health(self) -> dict:
+    async def served_info(self) -> dict:
         if self.model_info is None:
             self.model_info = await self.model.info.remote()
             self.model_info.pop("replica", None)
-        cfg = self.cfg
-        return {"status": "draining" if self.draining else "ok", "model": self.model_info,
+        return self.model_info
+
+    async def health(self) -> dict:
+        info, cfg = await self.served_info(), self.cfg
+        # "rewards": the names UniRL's client checks its required_rewards against
+        return {"status": "draining" if self.draining else "ok", "model": info,
+                "rewards": unirl.served_rewards(info),
                 "limits": {"max_records_per_request": cfg.max_records_per_request,
                            "max_body_bytes": cfg.max_body_bytes, "max_batch_size": cfg.max_batch_size,
                            "max_queue": cfg.max_queue, "request_timeout_s": cfg.request_timeout_s,

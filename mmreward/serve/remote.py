@@ -6,13 +6,35 @@ server's; a client can only fill in `criteria` for records that give none.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from mmreward.errors import ConfigError
+from mmreward.families import Family
+from mmreward.models.options import Options
 from mmreward.scoring.base import BaseRewardModel
 from mmreward.serve.client import Client
 
-#: mmreward.load options a remote model accepts (the rest are the server's to choose)
-CLIENT_OPTIONS = ("api_key", "timeout", "max_retries", "backoff", "max_backoff", "max_records_per_request",
-                  "max_concurrency")
+
+@dataclass
+class ClientOptions(Options):
+    """What a client chooses; the model, its mode and its judging options are the server's
+    (`mmreward serve` options)."""
+
+    _minimum = {"max_retries": 0, "max_records_per_request": 1, "max_concurrency": 1}
+    _positive = ("timeout",)
+
+    api_key: str | None = field(default=None, metadata={"help": "the service's key (default: $MMREWARD_API_KEY)"})
+    criteria: str | None = field(default=None, metadata={"help": "criteria text for records that give none"})
+    timeout: float | None = field(default=None, metadata={"help": "seconds per request (default 600)"})
+    max_retries: int | None = field(default=None, metadata={
+        "help": "retries after the first try: connection errors, 502, 503 (default 5)"})
+    backoff: float | None = field(default=None, metadata={
+        "help": "first wait between retries in seconds, doubling (default 0.5)"})
+    max_backoff: float | None = field(default=None, metadata={
+        "help": "longest wait between retries in seconds (default 10)"})
+    max_records_per_request: int | None = field(default=None, metadata={
+        "help": "records per request, at most; the server's own limit when lower (default 64)"})
+    max_concurrency: int | None = field(default=None, metadata={"help": "requests in flight at a time (default 4)"})
 
 
 class RemoteRewardModel(BaseRewardModel):
@@ -55,14 +77,21 @@ class RemoteRewardModel(BaseRewardModel):
         return await self.client.ascore(self.with_criteria(list(records)), media_root)
 
 
-def load_remote(url: str, mode: str | None = None, *, criteria: str | None = None, **options) -> RemoteRewardModel:
-    """The registry's loader for http:// and https:// names."""
-    server_side = sorted(set(options) - set(CLIENT_OPTIONS))
-    if server_side:
-        raise ConfigError(f"{url}: {', '.join(server_side)} are chosen by the server (mmreward serve "
-                          f"options), not by a client")
-    model = RemoteRewardModel(Client(url, **options), criteria)
+def load_remote(url: str, mode: str | None, options: ClientOptions) -> RemoteRewardModel:
+    """The loader of http:// and https:// names."""
+    client = options.given()
+    criteria = client.pop("criteria", None)
+    model = RemoteRewardModel(Client(url, **client), criteria)
     served = model.server_info.get("kind")
     if mode is not None and served != mode:
         raise ConfigError(f"{url} serves a {served} model, not {mode}")
     return model
+
+
+FAMILY = Family(
+    name="remote", title="remote model (mmreward serve)", loader="mmreward.serve.remote:load_remote",
+    options=ClientOptions, prefixes=("http://", "https://"),
+    catalog=({"name": "http://HOST:PORT", "backbone": "the served model's", "kind": "remote: a running mmreward serve",
+              "outputs": "the served model's", "needs": "extra [serve] (httpx); the service's URL and key",
+              "use": "mmreward score --model http://127.0.0.1:8000 --input IN --output OUT"},),
+)

@@ -67,3 +67,32 @@ def image_pair(rng: np.random.Generator, i: int, size: int, shapes, colours, dif
         "meta": {"differ": wrong, "drawn": meta},
     }
     return record, images
+
+
+#: (file name, PIL mode, (width, height)) of `image_modes`
+IMAGE_MODES = (("shapes.png", "RGB", (320, 200)), ("alpha.png", "RGBA", (150, 300)),
+               ("palette.png", "P", (256, 256)), ("grey.png", "L", (100, 100)), ("wide.jpg", "RGB", (1000, 120)))
+
+
+def image_modes(out_dir: str | Path) -> list[Path]:
+    """One drawn image per form a reward model's own preprocessing must take as the file holds it:
+    RGB, RGBA with a varying alpha, a 16-colour palette, greyscale, a wide JPEG (`IMAGE_MODES`)."""
+    from PIL import Image, ImageDraw
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    made = []
+    for name, mode, (w, h) in IMAGE_MODES:
+        image = Image.new("RGB", (w, h), (30, 60, 90))
+        draw = ImageDraw.Draw(image)
+        draw.ellipse((w // 5, h // 5, w // 2, h // 2), fill=(220, 40, 40))
+        draw.rectangle((w // 2, h // 3, 4 * w // 5, 4 * h // 5), fill=(40, 200, 90))
+        draw.line((0, h - 1, w - 1, 0), fill=(250, 250, 20), width=3)
+        if mode == "RGBA":
+            image = image.convert("RGBA")
+            image.putalpha(Image.linear_gradient("L").resize((w, h)))
+        elif mode != "RGB":
+            image = image.convert(mode, palette=Image.ADAPTIVE, colors=16) if mode == "P" else image.convert(mode)
+        image.save(out_dir / name)
+        made.append(out_dir / name)
+    return made

@@ -122,6 +122,37 @@ def adapters_disabled(model):
             layer.enable_adapters(True)
 
 
+def merged_state_dict(model) -> dict:
+    """`model`'s weights with its LoRA adapters merged in, under the base model's names (what an
+    inference engine or a plain checkpoint of the base architecture holds); the model is unchanged."""
+    import torch
+    from peft.tuners.lora import LoraLayer
+
+    deltas = {f"{name}.base_layer.weight": module for name, module in model.named_modules()
+              if isinstance(module, LoraLayer)}
+    state = {}
+    for name, tensor in model.state_dict().items():
+        if ".lora_" in name:
+            continue
+        layer = deltas.get(name)
+        if layer is not None and not layer.disable_adapters:
+            with torch.no_grad():
+                delta = sum(layer.get_delta_weight(a) for a in layer.active_adapters if a in layer.lora_A)
+                tensor = (tensor.float() + delta.float()).to(tensor.dtype)
+        state[name.replace(".base_layer.", ".")] = tensor.detach()
+    return state
+
+
+class MergedWeights:
+    """A LoRA model as an engine's `load_weights` reads it (`state_dict()`): adapters merged in."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def state_dict(self) -> dict:
+        return merged_state_dict(self.model)
+
+
 def export_merged(directory: str | Path, save) -> None:
     """Replace the adapter checkpoint in `directory` by an ordinary one: its base with the adapters
     merged in (`mmreward.models.adapters.merged`), written by `save(backbone, directory)`."""

@@ -170,7 +170,7 @@ def fit(rm, data: PreferenceData, args: TrainArguments, collator, loss_fn: Calla
                             processing_class=rm.processor, loss_fn=loss_fn, lora=lora,
                             train_dataset=PreferenceDataset(records, rm.media_options(data.media_root)))
     train_and_save(trainer, args)
-    rm.module.untrained_head = False  # its head is trained now (mmreward.api.RewardModel.untrained_head)
+    rm.module.untrained_head = False  # its head is trained now (mmreward.qwen_vl.RewardModel.untrained_head)
     summary = run_summary(trainer, before=before)
     if not trainer.is_world_process_zero():
         return 0

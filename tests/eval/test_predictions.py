@@ -25,7 +25,7 @@ def test_reads_rewards_dimensions_output_and_error(tmp_path):
     ({"rewards": [1, 0]}, "'row' must be a non-negative integer"),
     ({"row": -1, "rewards": [1, 0]}, "'row' must be"),
     ({"row": 0, "rewards": [1]}, r"line 1 \(row 0\): rewards must be two numbers"),
-    ({"row": 0, "rewards": [1, float("nan")]}, "finite"),
+    ({"row": 0, "rewards": [1, float("nan")]}, r"line 1: invalid JSON \(NaN is not a JSON value"),
     ({"row": 0, "rewards": ["1", 0]}, "two numbers"),
     ({"row": 0, "rewards": {"VQ": [1, 2, 3]}}, r"rewards\['VQ'\]"),
     ({"row": 0, "output": 3}, "judge text"),
@@ -47,7 +47,7 @@ def test_duplicate_row_is_an_error(tmp_path):
 def test_invalid_json_names_the_line(tmp_path):
     path = tmp_path / "p.jsonl"
     path.write_text('{"row": 0, "rewards": [1, 0]}\n{"row": 1, "rewards": [1, \n')
-    with pytest.raises(DataError, match="line 2: not valid JSON"):
+    with pytest.raises(DataError, match="line 2: invalid JSON"):
         read_predictions(path)
 
 
@@ -72,7 +72,7 @@ def test_data_rows_skip_blank_lines_and_name_bad_ones(tmp_path):
     with pytest.raises(DataError, match="row 2 is a list"):
         read_rows(path)
     path.write_text('{"a": 1}\n{oops\n')
-    with pytest.raises(DataError, match=r"line 2 \(row 1\) is not valid JSON"):
+    with pytest.raises(DataError, match="line 2: invalid JSON"):
         read_rows(path)
     with pytest.raises(DataError, match="unknown data format"):
         read_rows(write_jsonl(tmp_path / "d.txt", []))

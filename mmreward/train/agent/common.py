@@ -89,11 +89,13 @@ def load_policy(model, name: str | None = None):
 
 
 def read_items(path: str | Path) -> list[dict]:
-    """Agent task items: {"id", "prompt", "videos": [a, b], "labels": {"TA", "VQ", "MQ", "OA"}}."""
+    """Agent task items: {"id", "prompt", "videos": [a, b], "labels": {"TA", "VQ", "MQ", "OA"}}
+    (strict JSON lines: `mmreward.scoring.jsonl.read_jsonl`)."""
+    from mmreward.scoring.jsonl import read_jsonl
+
     try:
-        with open(path, encoding="utf-8") as f:
-            return [json.loads(line) for line in f if line.strip()]
-    except (OSError, ValueError) as exc:
+        return [item for _, item in read_jsonl(path)]
+    except OSError as exc:
         raise InputError(f"items {path}: {exc}") from None
 
 

@@ -2,7 +2,7 @@
 
 Recipe, one optimiser step at a time:
   1. collect: G rollouts per item with the current policy (`rollouts.collect`: the agent loop,
-     sampling; an engine can replace the sampling function), seeded by (seed, step, the item's place
+     sampling; or a vLLM engine given the policy's weights, LoRA merged in, `--engine vllm`), seeded by (seed, step, the item's place
      in the step): the same on resume, and the same whatever the number of processes;
   2. score: reward = format + accuracy (alpha * overall + (1 - alpha) * mean over dimensions),
      advantages normalised within each group (`objectives.group_advantages`);
@@ -26,10 +26,12 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
 
+from mmreward.engines import check_engine
 from mmreward.errors import ConfigError, InputError, TrainingError
 from mmreward.train import checkpoints, sharding
 from mmreward.train.agent.common import StoreCache, default_media_root, load_policy, read_items
@@ -38,7 +40,7 @@ from mmreward.train.agent.grpo_update import frozen_logprobs, micro_batches, upd
 from mmreward.train.agent.logprobs import TokenLogprobs
 from mmreward.train.agent.rollouts import batch_examples, collect
 from mmreward.train.common import BF16_HELP, default_bf16, write_summary
-from mmreward.train.lora import NO_LORA, adapters_disabled, export_merged, prepare
+from mmreward.train.lora import NO_LORA, MergedWeights, adapters_disabled, export_merged, prepare
 from mmreward.train.plan import zero_stage
 from mmreward.train.step_log import ADVICE, append_log, check_weights, read_log, trim_log
 
@@ -69,6 +71,11 @@ class GRPOConfig:
     top_p: float = field(default=1.0, metadata={"help": "rollout nucleus sampling threshold"})
     save_steps: int = field(default=50, metadata={"help": "checkpoint every this many steps and at the end (0: never)"})
     seed: int = field(default=0, metadata={"help": "seed of the item order and the rollouts"})
+    engine: Literal["hf", "vllm"] = field(default="hf", metadata={
+        "help": "what samples the rollouts: hf (the policy, transformers) or vllm (a vLLM engine in this "
+                "process, given the policy's weights before every step; extra mmreward[vllm])"})
+    vllm_gpu_memory_utilization: float = field(default=0.3, metadata={
+        "help": "--engine vllm on a GPU: the share of its memory the engine takes (the trainer has the rest)"})
     bf16: bool | None = field(default=None, metadata={"help": BF16_HELP, "nargs": "?", "const": True})
     activation_checkpointing: bool = field(default=False, metadata={
         "aliases": ["--gradient-checkpointing"], "nargs": "?", "const": True,
@@ -101,6 +108,9 @@ class GRPOConfig:
         if self.deepspeed and zero_stage(self.deepspeed) >= 3:
             raise ConfigError("GRPO with DeepSpeed ZeRO-3: its rollouts need whole weights on every process; "
                               "use --fsdp (gathers them for generation) or ZeRO-2")
+        if check_engine(self.engine) != "hf" and self.fsdp:
+            raise ConfigError(f"--engine {self.engine} with --fsdp: the engine takes whole weights, not FSDP "
+                              "shards; use DDP or --deepspeed (ZeRO-1/2), or --engine hf")
 
     @classmethod
     def help_all_only(cls) -> set[str]:
@@ -174,14 +184,18 @@ def check_finite(accelerator, stats: dict, model, step: int) -> None:
 
 
 def train_grpo(policy, processor, ref_policy, items, agent_config, cfg: GRPOConfig, media_root=None,
-               on_step=None, reward_fn=None, lora=NO_LORA, sample=None):
+               on_step=None, reward_fn=None, lora=NO_LORA, engine=None):
     """The GRPO loop; returns the trained policy (unwrapped). Writes checkpoints, log and final model.
+
+    `engine` (an `mmreward.engines.Engine`, e.g. vLLM; `--engine vllm` builds one in `main`)
+    samples the rollouts: the policy's current weights are loaded into it before every step (as
+    TRL's colocate mode and verl do); the loss's log-probs still come from the policy.
 
     `on_step(step, policy)`, if given, runs on the main process after each step is logged
     (e.g. a held-out evaluation); the policy's train/eval mode is restored afterwards.
     `reward_fn(trace, item) -> float` replaces the rule reward (`rollouts.collect`).
     `ref_policy`: the frozen KL reference (unused with LoRA: the policy with its adapters off).
-    `sample`: the rollout sampler (`rollouts.collect`'s; default: the agent loop in this process).
+    With LoRA the engine is given the weights with the adapters merged in (`lora.MergedWeights`).
     """
     prepare(policy, lora, cfg.seed)
     if cfg.activation_checkpointing:
@@ -222,9 +236,11 @@ def train_grpo(policy, processor, ref_policy, items, agent_config, cfg: GRPOConf
         t0 = time.time()
         policy_now = accelerator.unwrap_model(model).policy
         mine, seeds = step_items(items, cfg, step, rank, world)
+        if engine is not None:  # whole weights on this process (no FSDP with an engine: GRPOConfig)
+            engine.load_weights(MergedWeights(policy_now) if lora.enabled else policy_now)
         with sharding.gathered(model), accelerator.autocast():
             batch = collect(policy_now, processor, mine, cfg.group_size, rollout_config, media_root, cfg.alpha,
-                            seeds, reward_fn, sample)
+                            seeds, reward_fn, engine)
             t1 = time.time()
             examples = batch_examples(batch, processor, stores, agent_config.memory_window,
                                       skip_zero=cfg.beta == 0)
@@ -283,6 +299,23 @@ def main(model, data, agent, cfg: GRPOConfig, lora=NO_LORA) -> int:
     items = read_items(data.items)
     policy, processor = load_policy(model)
     ref = load_policy(model, cfg.ref_model or model.model)[0] if cfg.beta != 0 and not lora.enabled else None
-    train_grpo(policy, processor, ref, items, agent_config, cfg, default_media_root(data.items, data.media_root),
-               lora=lora)
+    engine = rollout_engine(cfg.engine, policy, processor, model.model, cfg.vllm_gpu_memory_utilization)
+    try:
+        train_grpo(policy, processor, ref, items, agent_config, cfg, default_media_root(data.items, data.media_root),
+                   lora=lora, engine=engine)
+    finally:
+        if engine is not None:
+            engine.close()
     return 0
+
+
+def rollout_engine(name: str, policy, processor, model: str, gpu_memory_utilization: float = 0.3):
+    """None for the HF engine (the policy samples), else a vLLM engine on the checkpoint `model`."""
+    if name == "hf":
+        return None
+    from mmreward.engines.vllm import VLLMEngine, VLLMOptions
+    from mmreward.models.backbone import resolve_name
+
+    dtype = str(policy.dtype).removeprefix("torch.")
+    return VLLMEngine(resolve_name(model), processor, VLLMOptions(dtype=dtype,
+                                                                  gpu_memory_utilization=gpu_memory_utilization))

@@ -15,9 +15,11 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import torch
 
+from mmreward.engines import check_engine
 from mmreward.errors import ConfigError
 from mmreward.launch import process_state
 from mmreward.train.agent.common import default_media_root, load_policy, read_items
@@ -38,6 +40,9 @@ class RFTConfig(TrainArguments):
     k: int = field(default=4, metadata={"help": "rollouts sampled per item"})
     temperature: float = field(default=1.0, metadata={"help": "sampling temperature (> 0)"})
     top_p: float = field(default=1.0, metadata={"help": "nucleus sampling threshold"})
+    engine: Literal["hf", "vllm"] = field(default="hf", metadata={
+        "help": "what samples: hf (the model, transformers) or vllm (a vLLM engine on the checkpoint, every "
+                "rollout at once; extra mmreward[vllm])"})
     per_device_train_batch_size: int = stage_default(TrainArguments, "per_device_train_batch_size", 4)
     num_train_epochs: float = stage_default(TrainArguments, "num_train_epochs", 2.0)
     learning_rate: float = stage_default(TrainArguments, "learning_rate", 1e-5)
@@ -50,21 +55,28 @@ class RFTConfig(TrainArguments):
             raise ConfigError("rft: --temperature must be > 0 (k greedy samples would be identical)")
         if self.k < 1:
             raise ConfigError(f"rft: --k must be at least 1, got {self.k}")
+        check_engine(self.engine)
         super().__post_init__()
 
 
 @torch.no_grad()
 def sample_and_filter(policy, processor, items: list[dict], k: int, config, media_root=None,
-                      generator: torch.Generator | None = None) -> tuple[list, dict]:
-    """(kept traces, keep-rate report) for k sampled rollouts of every item."""
+                      generator: torch.Generator | None = None, engine=None, seed: int = 0) -> tuple[list, dict]:
+    """(kept traces, keep-rate report) for k sampled rollouts of every item (`engine`: vLLM
+    samples them all at once, item i's group seeded by `seed` + i)."""
     from mmreward.agent.loop import rollout_batch
     from mmreward.agent.rewards import trace_correct
 
     policy.eval()
     kept, sampled, items_with_one, fmt = [], 0, 0, 0
-    for it in items:
-        group = rollout_batch(policy, processor, it["videos"], it["prompt"], config, k, media_root,
-                              generator, id=it.get("id"), labels=it["labels"])
+    if engine is not None:
+        from mmreward.agent.engine_rollout import rollout_groups
+
+        groups = rollout_groups(engine, processor, items, config, k, media_root, [seed + i for i in range(len(items))])
+    else:
+        groups = (rollout_batch(policy, processor, it["videos"], it["prompt"], config, k, media_root, generator,
+                                id=it.get("id"), labels=it["labels"]) for it in items)
+    for it, group in zip(items, groups):
         good = [t for t in group if trace_correct(t, it["labels"])]
         kept += good
         sampled += len(group)
@@ -83,7 +95,7 @@ def _merge(parts: list[dict]) -> dict:
             "format_rate": fmt / max(total["sampled"], 1)}
 
 
-def sample_phase(cfg: RFTConfig, policy, processor, items, agent_config, media_root) -> dict:
+def sample_phase(cfg: RFTConfig, policy, processor, items, agent_config, media_root, model_path: str = "tiny") -> dict:
     """Every process samples items[rank::world]; rank 0 merges the kept traces and the counts."""
     from mmreward.agent.trace import read_traces, write_traces
 
@@ -92,8 +104,19 @@ def sample_phase(cfg: RFTConfig, policy, processor, items, agent_config, media_r
     out.mkdir(parents=True, exist_ok=True)
     gen = torch.Generator().manual_seed(cfg.seed * 1009 + state.process_index)
     policy.to(state.device)
-    kept, report = sample_and_filter(policy, processor, items[state.process_index::state.num_processes],
-                                     cfg.k, agent_config, media_root, gen)
+    engine = None
+    if cfg.engine != "hf":
+        from mmreward.train.agent.grpo import rollout_engine
+
+        engine = rollout_engine(cfg.engine, policy, processor, model_path, gpu_memory_utilization=0.9)
+        policy.to("cpu")  # the engine has the weights; the GPU is the engine's until the SFT
+    try:
+        kept, report = sample_and_filter(policy, processor, items[state.process_index::state.num_processes],
+                                         cfg.k, agent_config, media_root, gen, engine,
+                                         seed=cfg.seed * 1009 + state.process_index)
+    finally:
+        if engine is not None:
+            engine.close()
     write_traces(out / f"rft_part{state.process_index}.jsonl", kept)
     (out / f"rft_part{state.process_index}.json").write_text(json.dumps(report))
     state.wait_for_everyone()
@@ -126,7 +149,7 @@ def main(model, data, agent, cfg: RFTConfig, lora=NO_LORA) -> int:
     if cfg.resume and samples.is_file():
         report = json.loads((Path(cfg.output_dir) / KEEP_RATE_NAME).read_text())
     else:
-        report = sample_phase(cfg, policy, processor, items, sampling, media_root)
+        report = sample_phase(cfg, policy, processor, items, sampling, media_root, model.model)
     main_process = process_state().is_main_process
     if main_process:
         print(f"rft: kept {report['kept']} of {report['sampled']} rollouts "

@@ -35,31 +35,38 @@ def trace_reward(trace, labels: dict, alpha: float) -> tuple[float, float, float
     return fmt + acc, fmt, acc
 
 
-def agent_loop_sample(policy, processor, item: dict, group_size: int, config, media_root, seed: int) -> list:
-    """The group of one item, sampled by the agent loop in this process (KV cache reused across turns)."""
+def sample_groups(policy, processor, items: list[dict], group_size: int, config, media_root,
+                  seeds: list[int], engine=None) -> list[list]:
+    """`group_size` rollouts of every item, by the policy (HF: item after item, each group
+    decoded together) or by an inference engine holding the policy's weights (every rollout of
+    every item at once). `seeds[i]` seeds item i's group."""
     from mmreward.agent.loop import rollout_batch
 
-    return rollout_batch(policy, processor, item["videos"], item["prompt"], config, group_size, media_root,
-                         torch.Generator().manual_seed(seed), id=item.get("id"), labels=item["labels"])
+    if engine is not None and engine.name != "hf":
+        from mmreward.agent.engine_rollout import rollout_groups
+
+        return rollout_groups(engine, processor, items, config, group_size, media_root, seeds)
+    return [rollout_batch(policy, processor, it["videos"], it["prompt"], config, group_size, media_root,
+                          torch.Generator().manual_seed(seed) if seed is not None else None,
+                          id=it.get("id"), labels=it.get("labels"))
+            for it, seed in zip(items, seeds)]
 
 
 @torch.no_grad()
 def collect(policy, processor, items: list[dict], group_size: int, config, media_root, alpha: float,
-            seeds: list[int], reward_fn=None, sample=None) -> RolloutBatch:
+            seeds: list[int], reward_fn=None, engine=None) -> RolloutBatch:
     """Sample a group of `group_size` rollouts for every item and score them.
 
     `seeds[i]` seeds item i's group, so a rollout depends on its place in the step, not on which
     process samples it. `reward_fn(trace, item) -> float` replaces the rule reward (format +
-    accuracy); format and accuracy are still logged. `sample(policy, processor, item, group_size,
-    config, media_root, seed) -> traces` samples one group (default `agent_loop_sample`; a generation
-    engine replaces it).
+    accuracy); format and accuracy are still logged. `engine` (vLLM, weights synced by the
+    caller) samples instead of the policy.
     """
-    sample = sample or agent_loop_sample
     was_training = policy.training
     policy.eval()
     traces, rows, fmts, accs = [], [], [], []
-    for it, seed in zip(items, seeds):
-        group = sample(policy, processor, it, group_size, config, media_root, seed)
+    groups = sample_groups(policy, processor, items, group_size, config, media_root, seeds, engine)
+    for it, group in zip(items, groups):
         scored = [trace_reward(t, it["labels"], alpha) for t in group]
         traces += group
         rows.append([s[0] for s in scored] if reward_fn is None else [float(reward_fn(t, it)) for t in group])

@@ -1,13 +1,13 @@
 """Preference data for reward-model training: records with two candidates and a `chosen` index."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from torch.utils.data import Dataset
 
 from mmreward.errors import InputError
+from mmreward.scoring.jsonl import read_jsonl
 from mmreward.scoring.media import MediaOptions
 from mmreward.scoring.records import Item, RecordError, check_record, load_item
 
@@ -28,22 +28,19 @@ class PreferenceData:
 
 
 def read_preference_records(path: str | Path) -> list[dict]:
-    """Read and check a preference JSONL; InputError naming the line of the first bad record."""
+    """Read and check a preference JSONL (strict JSON lines: `mmreward.scoring.jsonl.read_jsonl`);
+    InputError naming the line of the first bad record."""
     if not Path(path).is_file():
         raise InputError(f"{path}: no such file")
     records = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                check_record(rec)
-                if len(rec["candidates"]) != 2 or rec.get("chosen") not in (0, 1):
-                    raise RecordError("needs exactly 2 candidates and 'chosen': 0 or 1")
-            except (json.JSONDecodeError, RecordError) as exc:
-                raise InputError(f"{path} line {n}: {exc}") from None
-            records.append(rec)
+    for n, rec in read_jsonl(path):
+        try:
+            check_record(rec)
+            if len(rec["candidates"]) != 2 or rec.get("chosen") not in (0, 1):
+                raise RecordError("needs exactly 2 candidates and 'chosen': 0 or 1")
+        except RecordError as exc:
+            raise InputError(f"{path}: line {n}: {exc}") from None
+        records.append(rec)
     if not records:
         raise InputError(f"{path} has no records")
     return records

@@ -98,6 +98,16 @@ def test_best_of_n_pointwise_and_pairwise(scalar_rm, generative_rm):
         assert pairwise.rewards[i] == pytest.approx(sum(w for w in pairwise.wins[i] if w is not None) / 2)
     assert all(len(o["p_yes"]) == 2 for o in pairwise.outputs)  # each pair asked in both orders
     assert pairwise.rewards[pairwise.order[0]] == max(pairwise.rewards)
+    assert ranking.preferred == ranking.best  # the random head gives four different rewards
+
+
+def test_best_of_n_on_equal_rewards_prefers_none(scalar_rm, generative_rm):
+    square = Image.new("RGB", (56, 56), "red")
+    for model in (scalar_rm, generative_rm):  # pointwise rewards, pairwise win rates (both orders)
+        ranking = best_of_n(model, "What colour is the square?", ["Red.", "Red."], images=[square])
+        assert ranking.rewards[0] == ranking.rewards[1] and ranking.preferred is None
+        assert ranking.best == 0  # the first of the tied, as documented
+        assert all(o["preferred"] is None for o in ranking.outputs)
 
 
 def test_openrlhf_in_process_reward_func(scalar_rm, image_pairs, monkeypatch):

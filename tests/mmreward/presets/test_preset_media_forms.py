@@ -148,7 +148,7 @@ def test_unifiedreward_video_pair_in_every_form(judge, video_forms, clip_root):
     record = {"id": "frames", "prompt": CAPTION,
               "candidates": [{"videos": [video_forms[name]["frames"]]} for name in SMALL_CLIPS]}
     [out] = judge.score([record], media_root=clip_root)
-    assert out["judge_text"] == [judge.generate(question)]
+    assert out["judge_text"] == judge.generate([question])
 
 
 def test_unifiedreward_think_qwen3vl_jpeg_frames_in_every_form(video_forms, clip_root):

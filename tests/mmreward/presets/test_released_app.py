@@ -33,7 +33,7 @@ def test_video_pair_shows_vq_mq_ta(videoreward_rm):
 def test_judge_text_is_shown_escaped(videoreward_rm):
     import app
 
-    result = {"rewards": [0.5, 0.5], "preferred": 0, "names": ["a.png", "b.png"],
+    result = {"rewards": [0.5, 0.5], "preferred": None, "names": ["a.png", "b.png"],
               "judge_text": ["<b>Image 1</b> looks sharper"], "verdict_parsed": [False]}
     page = app.result_markdown(result, videoreward_rm, "images")
     assert "&lt;b&gt;Image 1&lt;/b&gt; looks sharper" in page and "<b>" not in page

@@ -74,6 +74,15 @@ def test_rewards_equal_the_model_card_computation(skywork, skywork_rm):
     assert abs(expected[0] - expected[1]) > 1e-3  # the answers are told apart
 
 
+@pytest.mark.slow
+def test_the_same_answer_twice_is_a_tie(skywork_rm):
+    record = {"id": "tie", "prompt": QUESTION, "images": ["extreme_ironing.jpg"],
+              "candidates": [{"text": ANSWERS[0]}] * 2}
+    # one answer per pass: two copies of an image in one batch may differ in the last bits
+    out = skywork_rm.score([record], media_root=IMAGES, batch_size=1)[0]
+    assert out["rewards"][0] == out["rewards"][1] and out["preferred"] is None
+
+
 def test_input_ids_are_the_cards_text(skywork, skywork_rm):
     from mmreward.presets import qwen_media
 

@@ -201,13 +201,27 @@ def test_point_score_asks_once_per_candidate(judge, clip_root):
     assert len(out["verdict_parsed"]) == 1
 
 
+@pytest.mark.parametrize("text, rewards, preferred, parsed", [
+    ("Both images are equally good.", [0.5, 0.5], None, True),  # the judge's tie verdict
+    ("The two pictures differ.", [0.5, 0.5], None, False),  # no verdict: the official rule's tie
+    ("Image 2 is better.", [0.0, 1.0], 1, True),
+])
+def test_a_tie_verdict_is_preferred_null(judge, monkeypatch, text, rewards, preferred, parsed):
+    """What the judge answers is put in its place (the random tiny model says nothing useful);
+    the rest is the preset's own path from the text to the output dict."""
+    monkeypatch.setattr(judge, "generate", lambda questions: [text] * len(questions))
+    record = {"id": "t", "prompt": CAPTION, "candidates": [{"images": [p]} for p in PHOTOS]}
+    [out] = judge.score([record], media_root=IMAGES)
+    assert (out["rewards"], out["preferred"], out["verdict_parsed"]) == (rewards, preferred, [parsed])
+
+
 def test_options_that_change_the_official_run_are_refused():
     with pytest.raises(ConfigError, match="criteria"):
-        ur.load("tiny", preset="unifiedreward", criteria="be nice")
+        mmreward.load("tiny", preset="unifiedreward", criteria="be nice")
     with pytest.raises(ConfigError, match="point-score"):
-        ur.load("tiny", preset="unifiedreward-think", task="point-score")
+        mmreward.load("tiny", preset="unifiedreward-think", task="point-score")
     with pytest.raises(ConfigError, match="generative"):
-        ur.load("tiny", mode="scalar", preset="unifiedreward")
+        mmreward.load("tiny", mode="scalar", preset="unifiedreward")
 
 
 @pytest.mark.slow

@@ -147,6 +147,13 @@ def test_rewards_equal_the_unmerged_official_computation(videoreward, scored, cl
     assert scored["preferred"] == int(expected[1]["Overall"] > expected[0]["Overall"])
 
 
+def test_the_same_video_twice_is_a_tie(videoreward_rm, clip_root):
+    record = {"id": "tie", "prompt": PROMPT, "candidates": [{"videos": [SMALL_CLIPS[0]]}] * 2}
+    # one video per pass: two copies of a clip in one batch may differ in the last bits
+    out = videoreward_rm.score([record], media_root=clip_root, batch_size=1)[0]
+    assert out["rewards"][0] == out["rewards"][1] and out["preferred"] is None
+
+
 def test_the_lora_and_the_positions_change_the_numbers(videoreward, clips):
     """The comparison above would not notice a dropped adapter or today's default positions."""
     official = official_raw(videoreward, clips)

@@ -178,7 +178,7 @@ def test_loading_errors_are_one_line_user_errors(tmp_path, hps_files, clip_dir):
         mmreward.load(f"hpsv2@{ckpt}", arch="ViT-Z-99")
     with pytest.raises(ConfigError, match="needs its head file"):
         mmreward.load("aesthetic")
-    with pytest.raises(ConfigError, match="min_pixels do not apply to pickscore"):
+    with pytest.raises(ConfigError, match="PickScore does not take min_pixels; its options: dtype, device"):
         mmreward.load("pickscore", min_pixels=100)
     with pytest.raises(ConfigError, match="mode 'generative' does not apply"):
         mmreward.load(f"clipscore@{clip_dir}", "generative")

@@ -49,3 +49,47 @@ def test_outputs_are_strict_json_or_refused():
     for bad in (math.nan, math.inf):
         with pytest.raises(ValueError):
             dump_line({"rewards": [bad]})
+
+
+# ---------------------------------------------------------------- every JSONL file the suite reads
+
+def _readers():
+    from eval.datafile import read_rows
+    from eval.errors import DataError
+    from eval.predictions import read_predictions
+    from mmreward.agent.trace import read_traces
+    from mmreward.errors import InputError
+    from mmreward.train.agent.common import read_items
+    from mmreward.train.reward.data import read_preference_records
+
+    pair = {"id": "p", "prompt": "q", "candidates": [{"text": "a"}, {"text": "b"}], "chosen": 0}
+    trace = {"id": "t", "prompt": "q", "videos": ["a.mp4", "b.mp4"], "messages": []}
+    item = {"id": "i", "prompt": "q", "videos": ["a.mp4", "b.mp4"], "labels": {"TA": 1}}
+    return [("training pairs", read_preference_records, pair, InputError),
+            ("agent traces", read_traces, trace, InputError),
+            ("agent items", read_items, item, InputError),
+            ("benchmark data", read_rows, {"id": "r"}, DataError),
+            ("predictions", read_predictions, {"row": 0, "rewards": [1, 0]}, DataError)]
+
+
+@pytest.mark.parametrize("bad, message", [
+    (b'{"id": NaN}', "line 3: invalid JSON (NaN is not a JSON value (RFC 8259))"),
+    (b'{"id": 1e400}', "line 3: cannot be echoed as JSON (a number is out of double range or not finite)"),
+    (b'{"id": "' + b"x" * 300 + b'"}', "line 3: 310 bytes, over the line limit of 256 bytes (--max-line-bytes)"),
+])
+@pytest.mark.parametrize("what", range(5), ids=[r[0] for r in _readers()])
+def test_every_jsonl_reader_refuses_what_the_scoring_file_refuses(what, bad, message, tmp_path, monkeypatch):
+    """Training data, traces, agent items, benchmark data and predictions are read by the scoring
+    file's rules: a NaN, a number beyond double range or an over-long line is refused with the
+    scoring file's message and the line number (blank lines are not lines of data)."""
+    import mmreward.scoring.jsonl as jsonl
+
+    _, read, good, error = _readers()[what]
+    monkeypatch.setattr(jsonl, "MAX_LINE_BYTES", 256)
+    path = tmp_path / "data.jsonl"
+    path.write_bytes(json.dumps(good).encode() + b"\n\n" + bad + b"\n")
+    with pytest.raises(error) as err:
+        read(path)
+    assert str(err.value) == f"{path}: {message}"
+    path.write_bytes(json.dumps(good).encode() + b"\n\n")
+    assert len(read(path)) == 1  # the good line alone reads

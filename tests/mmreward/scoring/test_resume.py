@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from mmreward.errors import InputError, RecordError
-from mmreward.scoring.base import BaseRewardModel, error_output
+from mmreward.scoring.base import BaseRewardModel
+from mmreward.scoring.outputs import error_output
 from mmreward.scoring.media import MediaOptions
 from mmreward.scoring.records import load_item
 from mmreward.scoring.score_file import score_file

@@ -78,6 +78,9 @@ def test_scores_equal_in_process_and_long_lists_are_split(server, media, expecte
     assert remote.info["served"]["kind"] == "scalar"
     assert [o["rewards"] for o in remote.score(records[:3])] == [o["rewards"] for o in out[:3]]
     assert asyncio.run(client.ascore(records[:5])) == out[:5]
+    tie = {**records[0], "id": "tie", "candidates": [records[0]["candidates"][0]] * 2}
+    [answer] = client.score([tie])  # equal rewards arrive as "preferred": null
+    assert answer["rewards"][0] == answer["rewards"][1] and answer["preferred"] is None
 
 
 def test_the_score_command_scores_through_a_service(server, media, expected, tmp_path, monkeypatch):

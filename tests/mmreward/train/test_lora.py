@@ -1,14 +1,14 @@
 """LoRA on the training stages: only the adapters (and a scalar head) train, the vision tower and every
 base weight stay as they were; the final model is written merged or as PEFT adapters and
 `mmreward.load` reads both to the same scores; a run resumes from its adapter checkpoints; GRPO's
-reference is the policy with its adapters switched off."""
+reference is the policy with its adapters switched off, and an engine is given its merged weights."""
 from __future__ import annotations
 
 import json
 
 import pytest
 import torch
-from safetensors.torch import load_file
+from agent_fixtures import changed_weights, only_adapted
 
 import mmreward
 from mmreward.cli import main
@@ -30,15 +30,13 @@ def bt(pairs, out, *extra) -> int:
 
 
 @pytest.mark.slow
-def test_lora_bt_trains_adapters_and_head_and_both_saved_forms_score_alike(pairs, tmp_path, tiny_dir, capsys):
+def test_lora_bt_trains_adapters_and_head_and_both_saved_forms_score_alike(pairs, tmp_path, capsys):
     adapters, merged = tmp_path / "adapters", tmp_path / "merged"
     assert bt(pairs, adapters, "--lora-save", "adapters") == 0
     assert bt(pairs, merged) == 0
     assert (adapters / "adapter_model.safetensors").is_file() and not (adapters / "config.json").exists()
     assert (merged / "model.safetensors").is_file() and not (merged / "adapter_config.json").exists()
-    base, tuned = load_file(str(tiny_dir / "model.safetensors")), load_file(str(merged / "model.safetensors"))
-    changed = {k for k in base if not torch.equal(base[k], tuned[k])}
-    assert changed and all("layers." in k and "proj" in k and "visual" not in k for k in changed)  # adapted ones
+    assert only_adapted(changed_weights(merged))
     records = [json.loads(x) for x in (pairs / "pairs.jsonl").read_text().splitlines()]
     a = mmreward.load(adapters, device="cpu").score(records, media_root=pairs)
     m = mmreward.load(merged, device="cpu").score(records, media_root=pairs)
@@ -59,9 +57,9 @@ def test_lora_bt_trains_adapters_and_head_and_both_saved_forms_score_alike(pairs
 
 
 @pytest.mark.slow
-def test_the_reference_is_the_base_with_the_adapters_off():
+def test_the_reference_is_the_base_with_the_adapters_off_and_the_merged_weights_are_the_policy():
     from agent_fixtures import tiny
-    from mmreward.train.lora import LoraOptions, adapters_disabled, prepare
+    from mmreward.train.lora import LoraOptions, adapters_disabled, merged_state_dict, prepare
 
     base, _ = tiny()
     policy, _ = tiny()
@@ -78,6 +76,12 @@ def test_the_reference_is_the_base_with_the_adapters_off():
         with adapters_disabled(policy):
             assert torch.equal(policy(input_ids=ids).logits, plain)
         assert not torch.allclose(policy(input_ids=ids).logits, plain, atol=1e-3)  # switched back on
+    # what an inference engine is given: the base architecture's names, the adapters merged in
+    weights = merged_state_dict(policy)
+    assert weights.keys() == base.state_dict().keys()
+    base.load_state_dict(weights)
+    with torch.no_grad():
+        assert torch.allclose(base(input_ids=ids).logits, policy(input_ids=ids).logits, atol=1e-5)
 
 
 @pytest.mark.slow

@@ -123,6 +123,7 @@ def test_sharding_mistakes_are_one_line_errors_before_anything_loads(tmp_path, c
     cases = [(["bt", "--data", "d", "--fsdp-shard-size", "2"], "applies to FSDP: add --fsdp"),
              (["bt", "--data", "d", "--deepspeed", "ds.json"], "DeepSpeed is not installed"),
              (["grpo", "--items", "i", "--fsdp", "--deepspeed", "ds.json"], "--fsdp or --deepspeed, not both"),
+             (["grpo", "--items", "i", "--fsdp", "--engine", "vllm"], "the engine takes whole weights"),
              (["bt", "--data", "d", "--lora-r", "-1"], "--lora-r must be 0 (off) or a positive rank")]
     for args, message in cases:
         assert main(["train", *args, "--out", out, "--model", never]) == 2, args

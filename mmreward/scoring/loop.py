@@ -1,21 +1,25 @@
-"""Running a batch so that an input the model cannot take costs only its own record.
+"""The chunk loop every reward model scores with: prepare -> batches -> isolated runs -> finish.
 
-The rule (docs/architecture.md, "Errors") for every reward model's batches:
+`score_chunk(records, prepare, run, finish, batches)`: each record is prepared into the items
+the model runs on (prompts, questions, images; a `RecordError` there is that record's error
+line), all items of the chunk are grouped into batches by the batching policy (`fixed_batches`:
+in order, N at a time; the Qwen-VL engine: token budgets, `batching.token_batches`; an engine
+with its own batching: one batch of everything), each batch runs through `run_isolated`, and
+`finish` turns a record's outputs into its output dict (`mmreward.scoring.outputs`).
+
+The isolation rule (docs/architecture.md, "Errors") for every reward model's batches:
 - out of memory: the batch is split in halves and retried, down to one item;
 - `ValueError` or `RecordError` (the processor or the model refusing an input): the items
   are run one by one, so only the culprits fail;
 - anything else is a bug and propagates (a traceback, not thousands of error lines).
-
-`score_records` is the chunk loop of the reward models that have no token budget of their
-own (released presets, image rewards): per record `prepare`, every record's items in
-batches through `run`, then `finish`.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any, Callable
 
 from mmreward.errors import ModelInputError, RecordError
-from mmreward.scoring.base import error_output
+from mmreward.scoring.outputs import error_output
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -59,12 +63,26 @@ def run_isolated(run: Callable[[list], list], items: list,
         return [out for part in parts for out in run_isolated(run, part, on_failure)]
 
 
-def score_records(records: list, prepare: Callable[[dict], list], run: Callable[[list], list],
-                  finish: Callable[[dict, list], dict], batch_size: int, item_noun: str = "item") -> list[dict]:
-    """The chunk loop: per record `prepare` (RecordError -> its error line), all prepared items in
-    batches through `run` (isolated, above), then `finish(record, outputs)` -> the record's output
-    dict without its id (a RecordError there is the record's error line too). A model failure
-    names the record's item (`item_noun` N) it happened on."""
+def fixed_batches(size: int) -> Callable[[list], list[range]]:
+    """The batching policy of models without a token budget: the items in order, `size` at a time."""
+    def batches(items: list) -> list[range]:
+        return [range(start, min(start + size, len(items))) for start in range(0, len(items), size)]
+
+    return batches
+
+
+def score_chunk(records: list, prepare: Callable[[Any], list], run: Callable[[list], list],
+                finish: Callable[[dict, list, list], dict], batches: Callable[[list], Iterable[Sequence[int]]],
+                on_failure: Callable[[BaseException, Any, bool], BaseException] | None = None,
+                item_noun: str = "item") -> list[dict]:
+    """One output dict per record, in order.
+
+    `prepare(record)` -> the record's items (a RecordError, or a MemoryError while decoding its
+    media, -> its error line); `batches(items)` -> index lists into all the chunk's items (the
+    batching policy); `run(items)` -> one output per item, isolated (`run_isolated`, with
+    `on_failure`); `finish(record, items, outputs)` -> the record's output dict without its id (a
+    RecordError there is its error line too). A model failure names the record's item
+    (`item_noun` N) it happened on."""
     outputs: list[dict | None] = [None] * len(records)
     plans: list[tuple[int, list]] = []
     for i, rec in enumerate(records):
@@ -73,10 +91,14 @@ def score_records(records: list, prepare: Callable[[dict], list], run: Callable[
             plans.append((i, prepare(rec)))
         except RecordError as exc:
             outputs[i] = error_output(rid, exc)
+        except MemoryError:  # its media alone do not fit (decoded images are full size)
+            outputs[i] = error_output(rid, ModelInputError("out of memory while decoding its media"))
     flat = [item for _, items in plans for item in items]
-    results: list[Any] = []
-    for start in range(0, len(flat), batch_size):
-        results.extend(run_isolated(run, flat[start:start + batch_size]))
+    results: list[Any] = [None] * len(flat)
+    for batch in batches(flat):
+        batch = list(batch)
+        for k, out in zip(batch, run_isolated(run, [flat[k] for k in batch], on_failure)):
+            results[k] = out
     cursor = 0
     for i, items in plans:
         outs = results[cursor:cursor + len(items)]
@@ -87,7 +109,7 @@ def score_records(records: list, prepare: Callable[[dict], list], run: Callable[
             if failed is not None:
                 j, exc = failed
                 raise ModelInputError(f"{item_noun} {j}: {exc}") if isinstance(exc, ModelInputError) else exc
-            outputs[i] = {"id": rid, **finish(records[i], outs)}
+            outputs[i] = {"id": rid, **finish(records[i], items, outs)}
         except RecordError as exc:
             outputs[i] = error_output(rid, exc)
     return outputs
