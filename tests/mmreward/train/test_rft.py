@@ -53,7 +53,8 @@ def test_rft_main_writes_keep_rate_and_fine_tunes_lora_adapters(monkeypatch, tmp
     out = tmp_path / "rft"
     assert main(["train", "rft", "--items", str(items), "--out", str(out), "--k", "4", "--max-steps", "1",
                  "--batch-size", "2", "--initial-frames", "2", "--candidate-frames", "8",
-                 "--max-frames-per-call", "2", "--frame-max-pixels", str(56 * 56), "--lora-r", "4", "--lr", "1e-2"]) == 0
+                 "--max-frames-per-call", "2", "--frame-max-pixels", str(56 * 56), "--lora-r", "4", "--lr", "1e-2",
+                 "--warmup-ratio", "0"]) == 0
     report = json.loads((out / "rft_keep_rate.json").read_text())
     assert report["keep_rate"] == 0.5 and report["kept"] == 4
     assert len((out / "rft_traces.jsonl").read_text().splitlines()) == 4
