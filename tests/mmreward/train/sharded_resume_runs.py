@@ -1,6 +1,6 @@
 """`train bt --fsdp` in the processes that run this (`torchrun --nproc_per_node 2 sharded_resume_runs.py
-WORK`): WORK/whole runs 4 steps uninterrupted; WORK/cut is stopped in the middle of writing
-checkpoint 4 (after every process wrote its shard of the model and optimizer, before the Trainer's
+WORK`): WORK/whole runs 2 steps uninterrupted; WORK/cut is stopped in the middle of writing
+checkpoint 2 (after every process wrote its shard of the model and optimizer, before the Trainer's
 state that completes the checkpoint), then resumed. test_sharded_resume.py compares the two.
 
 The stop is an exception at the crash point on every process (as test_train_resume.py does for the
@@ -22,10 +22,10 @@ class Killed(BaseException):
 
 
 def args(work: Path, out: str) -> list[str]:
-    # 8 pairs, 2 a step over the two processes: 4 steps, checkpoints at steps 2 and 4; AdamW, so the
+    # 4 pairs, 2 a step over the two processes: 2 steps, a checkpoint after each; AdamW, so the
     # optimizer's sharded moments must come back too
     return ["train", "bt", "--data", str(work / "pairs" / "pairs.jsonl"), "--media-root", str(work / "pairs"),
-            "--out", str(work / out), "--batch-size", "1", "--max-steps", "4", "--save-steps", "2", "--lr", "1e-3",
+            "--out", str(work / out), "--batch-size", "1", "--max-steps", "2", "--save-steps", "1", "--lr", "1e-3",
             "--logging-steps", "1", "--fsdp"]
 
 
@@ -43,7 +43,7 @@ if __name__ == "__main__":
     work = Path(sys.argv[1])
     assert main(args(work, "whole")) == 0
     real = checkpoints.crash_point
-    checkpoints.crash_point = crash_at("checkpoint-4")
+    checkpoints.crash_point = crash_at("checkpoint-2")
     try:
         main(args(work, "cut"))
         raise AssertionError("the run was not stopped")
@@ -51,6 +51,6 @@ if __name__ == "__main__":
         pass
     checkpoints.crash_point = real
     if int(os.environ.get("RANK", "0")) == 0:
-        staging = work / "cut" / checkpoints.STAGING / "checkpoint-4"
+        staging = work / "cut" / checkpoints.STAGING / "checkpoint-2"
         (work / "left_by_the_stop.json").write_text(json.dumps(sorted(p.name for p in staging.iterdir())))
     assert main(args(work, "cut") + ["--resume"]) == 0
