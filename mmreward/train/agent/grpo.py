@@ -313,8 +313,13 @@ def rollout_engine(name: str, policy, processor, model: str, gpu_memory_utilizat
     """None for the HF engine (the policy samples), else a vLLM engine on the checkpoint `model`."""
     if name == "hf":
         return None
-    from mmreward.engines.vllm import VLLMEngine, VLLMOptions
+    from mmreward.models.adapters import adapter_base
     from mmreward.models.backbone import resolve_name
+
+    if adapter_base(resolve_name(model)) is not None:
+        raise ConfigError(f"--engine {name}: {model} holds LoRA adapters, which the engine cannot load; give "
+                          "a merged checkpoint (--lora-save merged) or --engine hf")
+    from mmreward.engines.vllm import VLLMEngine, VLLMOptions
 
     dtype = str(policy.dtype).removeprefix("torch.")
     return VLLMEngine(resolve_name(model), processor, VLLMOptions(dtype=dtype,
