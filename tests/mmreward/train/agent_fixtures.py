@@ -49,6 +49,22 @@ def tiny():
     return model, processor
 
 
+def changed_weights(tuned_dir) -> set[str]:
+    """The tensors of the model in `tuned_dir` (an ordinary checkpoint) that differ from the tiny's."""
+    import torch
+    from safetensors.torch import load_file
+
+    from mmreward.models.tiny import tiny_path
+
+    base, tuned = load_file(str(tiny_path() / "model.safetensors")), load_file(str(tuned_dir / "model.safetensors"))
+    return {k for k in base if not torch.equal(base[k], tuned[k])}
+
+
+def only_adapted(changed: set[str]) -> bool:
+    """True when every changed tensor is one LoRA adapts by default (the language model's projections)."""
+    return bool(changed) and all("layers." in k and "proj" in k and "visual" not in k for k in changed)
+
+
 def torchrun(*args: str, cwd=None):
     """`mmreward ARGS` in two processes. torchrun rather than `accelerate launch --cpu`, which
     starts one process: without a GPU our recipes ask accelerate for CPU processes over gloo."""
