@@ -8,9 +8,11 @@ import numpy as np
 
 from mmreward.agent.config import AgentConfig
 
-# small and fast: 8 candidate frames, 2 shown first, 56x56 frames (4 image tokens each)
-CONFIG = AgentConfig(initial_frames=2, candidate_frames=8, max_turns=3, max_frames_per_call=2,
-                     memory_window=1, max_new_tokens=24, frame_max_pixels=56 * 56)
+# small and fast: 8 candidate frames, 2 shown first, 56x56 frames (4 image tokens each). The recipes'
+# machinery is tested in the "mmreward-v1" dialect these texts speak (a random model keeps going
+# there); the published protocol's training path: test_agent_protocol_training.py
+CONFIG = AgentConfig(protocol="mmreward-v1", initial_frames=2, candidate_frames=8, max_turns=3,
+                     max_frames_per_call=2, memory_window=1, max_new_tokens=24, frame_max_pixels=56 * 56)
 TEXTS = [
     'Look closer.<tool_call>{"name": "select_frames", "arguments": {"target_frames": [3, 5]}}</tool_call>',
     'Frame 6 too.<tool_call>{"name": "select_frames", "arguments": {"target_frames": [6]}}</tool_call>',

@@ -76,13 +76,15 @@ def test_agent_config_file_then_the_flags_given(tmp_path):
     # --max-turns 3 is the dataclass default, and given: it still wins over the file
     _, _, agent, _, _, _ = parsed("grpo", "--items", "i", "--out", "o", "--agent-config", str(file), "--max-turns", "3")
     config = agent.to_config()
-    assert (config.max_turns, config.memory_window, config.candidate_frames) == (3, 2, 32)
+    # candidate_frames given nowhere: the default protocol's (vr-thinker: 48 a video)
+    assert (config.max_turns, config.memory_window, config.candidate_frames) == (3, 2, 48)
 
 
 def test_help_shows_each_stage_its_own_defaults():
     traces = help_text("sft", "--objective", "traces")
     assert "--learning-rate LEARNING_RATE, --lr LEARNING_RATE peak learning rate (default: 0.0001)" in traces
-    assert "--candidate-frames CANDIDATE_FRAMES N: the tool accepts" in traces and "(default: 32)" in traces
+    assert "--candidate-frames CANDIDATE_FRAMES frames per video the tool can select" in traces
+    assert "(default: the protocol's: 48, 128, 32)" in traces and "(default: TA VQ MQ)" in traces
     assert "--traces TRACES" in traces and "--objective {yes-token,traces}" in traces
     assert "peak learning rate (default: 0.0002)" in help_text("bt")
     grpo = help_text("grpo")
