@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import json
+import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,11 +75,31 @@ def _dashed_first(parser: argparse.ArgumentParser) -> None:
             action.help = f"(default: {_shown(action.default)})"  # argparse skips help-less options
 
 
+def _hf_argument_parser() -> type:
+    """transformers' `HfArgumentParser`, if possible without `import transformers`: its module needs
+    only the standard library and yaml, while importing the package costs seconds that every
+    `--help` and every refused argument would pay first. Loaded from its file under a private
+    name; the package import where that fails (or where transformers is imported already)."""
+    if "transformers" not in sys.modules:
+        try:
+            spec = importlib.util.find_spec("transformers")
+            path = Path(spec.origin).with_name("hf_argparser.py")
+            module_spec = importlib.util.spec_from_file_location("mmreward._hf_argparser", path)
+            module = importlib.util.module_from_spec(module_spec)
+            module_spec.loader.exec_module(module)
+            return module.HfArgumentParser
+        except Exception:  # noqa: BLE001 - another layout of transformers: the ordinary import below
+            pass
+    from transformers import HfArgumentParser
+
+    return HfArgumentParser
+
+
 HELP_ALL = "--help-all"
 
 
 def build_parser(command: Command, prog: str, show_all: bool = False) -> argparse.ArgumentParser:
-    from transformers import HfArgumentParser
+    HfArgumentParser = _hf_argument_parser()  # noqa: N806 - the class, under its own name
 
     description = command.description
     if description and "\n" not in description:  # one paragraph: wrap it; otherwise keep the layout
@@ -220,8 +242,6 @@ def parse(command: Command, argv: list[str], prog: str) -> list:
 
 def parse_script(config: type, description: str | None = None, argv: list[str] | None = None):
     """A script's (benchmarks/) options: the same generated CLI, one dataclass, `sys.argv` by default."""
-    import sys
-
     command = Command(configs=(config,), description=description)
     try:
         return parse(command, sys.argv[1:] if argv is None else argv, prog=Path(sys.argv[0]).name)[0]

@@ -109,6 +109,13 @@ def load_processor(path: str, opts: BackboneOptions):
         size["shortest_edge"] = opts.video_min_pixels or size["shortest_edge"]
         size["longest_edge"] = opts.video_max_pixels or size["longest_edge"]
         video.size = size
+    if video is not None and hasattr(type(video), "cap_pixels_per_frame"):
+        # transformers >= 5.2x may shrink frames to a share of a whole-video budget (qwen-vl-utils'
+        # rule) and warns until told. Keep each frame within the per-frame bound alone: that is
+        # what --video-max-pixels documents, what the processor's token counter
+        # (get_num_of_video_patches, used before every forward pass) computes, and what the
+        # released checkpoints' official scripts got from the transformers of their time
+        video.cap_pixels_per_frame = False
     # batched prompts are read at their last real token; right padding keeps positions simple
     processor.tokenizer.padding_side = "right"
     return processor
@@ -143,7 +150,12 @@ def load_backbone(name_or_path: str | os.PathLike, opts: BackboneOptions | None 
     kwargs = {"dtype": resolve_dtype(opts.dtype, device)}
     if opts.attn_implementation:
         kwargs["attn_implementation"] = opts.attn_implementation
-    model = read_weights(model_class_for(source), source, **kwargs)
+    try:
+        model_class = model_class_for(source)
+    except OSError as exc:  # the hub has no such repo, or could not be reached: say which model
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelNotFoundError(f"model {str(name_or_path)!r} could not be loaded: {reason}") from None
+    model = read_weights(model_class, source, **kwargs)
     if base:
         model = merged(model, path)
     model.to(device).eval()
