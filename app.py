@@ -102,6 +102,14 @@ def result_markdown(result: dict, rm, kind: str) -> str:
         asked = ["candidate A", "candidate B"] if rm.config.form == "pointwise" else ["A vs B", "B vs A"]
         for label, text in zip(asked, result["rationales"]):
             lines.append(f"\n**Rationale ({label}):** {_esc(text) or '(empty)'}")
+    for q, turns in enumerate(result.get("trace") or []):  # an agent judge's episode, turn by turn
+        lines.append(f"\n**Episode{f' {q + 1}' if len(result['trace']) > 1 else ''}** ({len(turns)} turns)")
+        for i, turn in enumerate(turns, 1):
+            shown = ", ".join(f"{judge.SIDES[f['video'] - 1]}{f['frame']}" for f in turn["frames"])
+            lines.append(f"\n_Turn {i}: shown frames {shown or 'none'}_\n"
+                         f"<pre style='white-space: pre-wrap'>{html.escape(turn['assistant'][:4000])}</pre>")
+            if turn.get("tool") is not None:
+                lines.append(f"_Tool:_ {_esc(turn['tool'].strip())}")
     for i, text in enumerate(result.get("judge_text") or []):  # a released judge's own answer
         parsed = (result.get("verdict_parsed") or [True] * (i + 1))[i]
         label = "Judge's answer" if len(result["judge_text"]) == 1 else f"Judge's answer ({judge.SIDES[i]})"

@@ -11,6 +11,9 @@ of rollout:
             answer turn: with p=1 the cache is cut back there and re-prefilled;
   sampled   greedy generation by the model as it is (random tiny weights: no tool
             calls, so every turn gets a reminder turn until T).
+Both speak the suite's first dialect ("mmreward-v1", in which the README figures were measured): in
+the published protocol a reply without a tool call ends the episode, so sampled rollouts of a
+random model would stop after one turn and show nothing of the cache.
 It also checks that both ways give the same tokens and log-probs (max |diff|), and times a
 GRPO-style group of G rollouts per item decoded together (`rollout_batch`) vs one by one.
 """
@@ -78,7 +81,7 @@ def group_setting(model, processor, items, root, max_new_tokens: int, G: int = 4
     from mmreward.agent.config import AgentConfig
     from mmreward.agent.loop import rollout_batch
 
-    config = AgentConfig(max_new_tokens=max_new_tokens)
+    config = AgentConfig(protocol="mmreward-v1", max_new_tokens=max_new_tokens)  # the README figures: v1
     out = {"G": G}
     tokens = {}
     for batched in (True, False):
@@ -119,7 +122,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as root:
         items = make_agent_items(root, args.n, seed=0, traces=False)
         for p in (1, 2):
-            config = AgentConfig(memory_window=p, max_new_tokens=args.max_new_tokens)
+            config = AgentConfig(protocol="mmreward-v1", memory_window=p, max_new_tokens=args.max_new_tokens)
             for kind in ("scripted", "sampled"):
                 run_setting(model, processor, items[:1], root, config, kind == "scripted", True)  # warm-up
                 reuse, t_reuse, p_reuse = run_setting(model, processor, items, root, config, kind == "scripted", True)

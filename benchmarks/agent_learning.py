@@ -1,7 +1,9 @@
 """Does the video-agent training stack learn? Cold-start SFT, no-tool baseline, GRPO, RFT on CPU.
 
 On the tiny model (random init) and the synthetic agent task (`mmreward.synth.agent`: the evidence
-for each dimension is a red flash in one frame that is never among the initial frames):
+for each dimension is a red flash in one frame that is never among the initial frames), speaking the
+published VR-Thinker protocol (the agent's default: the authors' tool system prompt, the card's
+prompt, frames numbered 1..64 across the pair, tool answers as user turns, a <final answer>):
 
   1. format-valid rate of the untrained model (expected ~0%);
   2. cold-start SFT on traces that select the evidence frames and answer -> format rate, accuracy;
@@ -36,29 +38,30 @@ from mmreward.commands.parsing import parse_script  # noqa: E402
 
 
 def agent_config(**kw) -> AgentConfig:
-    # the synthetic clips are 56x56 (4 visual tokens a frame); answers fit in 40 new tokens
+    """The published VR-Thinker protocol (the agent's default) at the task's small sizes: 56x56 clips
+    (4 visual tokens a frame), 32 candidates a video (numbers 1..64), replies within 80 new tokens
+    (the tool-calling reply is 68 tokens)."""
     base = dict(initial_frames=4, candidate_frames=32, max_turns=3, max_frames_per_call=8,
-                memory_window=1, max_new_tokens=40, frame_max_pixels=56 * 56)
+                memory_window=1, max_new_tokens=80, frame_max_pixels=56 * 56)
     base.update(kw)
     return AgentConfig(**base)
 
 
-def short_texts(labels: dict, tool: bool = True) -> list[str]:
-    """Cold-start turns for the benchmark: the synth task's frame selection, a terse answer."""
-    from mmreward.synth.agent import EVIDENCE
+def short_texts(labels: dict, config: AgentConfig, tool: bool = True) -> list[str]:
+    """Cold-start turns for the benchmark, in the config's protocol: the inclination and the
+    evidence frames of both videos in one call, then a terse final answer."""
+    from mmreward.synth.agent import evidence_numbers
 
-    answer = "<answer>" + ", ".join(f"{d}: {labels[d]}" for d in ("TA", "VQ", "MQ", "OA")) + "</answer>"
+    answer = config.speaks.write_answer(labels, config.dimensions)
     if not tool:
         return [answer]
-    call = json.dumps({"name": "select_frames",
-                       "arguments": {"target_frames": [EVIDENCE[d] for d in ("TA", "VQ", "MQ")]}})
-    return [f"<tool_call>{call}</tool_call>", answer]
+    return [config.speaks.write_call(evidence_numbers(config, config.dimensions), config.dimensions), answer]
 
 
 def make_traces(items, config, tool: bool):
     from mmreward.agent.episode import scripted_trace
 
-    return [scripted_trace(it["prompt"], it["videos"], short_texts(it["labels"], tool), config,
+    return [scripted_trace(it["prompt"], it["videos"], short_texts(it["labels"], config, tool), config,
                            id=it["id"], labels=it["labels"]) for it in items]
 
 
@@ -163,6 +166,9 @@ class Settings:
     temperature: float = field(default=0.7, metadata={"help": "GRPO and RFT sampling temperature"})
     top_p: float = field(default=0.95, metadata={
         "help": "GRPO and RFT nucleus; cuts the 152k-token tail that breaks the format at T >= 0.7"})
+    protocol: str = field(default="vr-thinker", metadata={
+        "help": "the agent's protocol: vr-thinker (the published one), or mmreward-v1 (the suite's first "
+                "dialect, for the figures from before it)"})
     rft_items: int = 10
     rft_k: int = 4
     seed: int = 0
@@ -177,7 +183,7 @@ def main() -> int:
     from mmreward.synth.agent import make_agent_items
 
     work = Path(args.work)
-    config = agent_config()
+    config = agent_config(protocol=args.protocol)
     results: dict = {"args": vars(args)}
     t0 = time.time()
     train = make_agent_items(work / "train", args.n_train, seed=args.seed, config=config, traces=False)

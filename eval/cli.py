@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from eval.benchmarks import NAMES
 from eval.errors import DataError
@@ -22,8 +23,11 @@ its own entry uses "Overall"), or "output": "judge text" (parsed with the benchm
 official parser), or "error": "..." (counted as skipped)."""
 
 METRICS_HELP = """\
-metrics ("slice/metric", fractions in [0, 1]; every benchmark also all/n = items scored,
-all/skipped = items without a usable prediction, and <slice>/n):
+metrics ("slice/metric", fractions in [0, 1]; every benchmark also all/n = items counted,
+all/skipped = items without a prediction or with an error line, all/unparsed = judge outputs
+in which the official parser finds no verdict (vl-rewardbench: not counted; genai-bench-video:
+counted wrong; multimodal-rewardbench: a seeded coin flip, as the official scripts do; the
+first rows are named on stderr), and <slice>/n):
   vl-rewardbench          all/accuracy, all/macro_accuracy, general|hallucination|reasoning/accuracy
   multimodal-rewardbench  all/accuracy, <category>/accuracy (safety/bias, safety/toxicity,
                           reasoning/math, reasoning/coding, ...)
@@ -91,6 +95,14 @@ def _metrics(cfg: MetricsConfig) -> int:
 
 
 def _run(model: ModelOptions, judge: JudgeOptions, cfg: RunConfig) -> int:
+    from mmreward.commands.common import check_model
+
+    # what the user gave, checked before torch is imported
+    if not Path(cfg.data).exists():
+        raise DataError(f"data file not found: {cfg.data}")
+    if cfg.media_root is not None and not Path(cfg.media_root).is_dir():
+        raise DataError(f"media root {cfg.media_root} is not a directory")
+    check_model(model)
     from eval.run import run
     from mmreward.launch import process_state
 

@@ -16,7 +16,7 @@ from eval import media, report
 from eval.benchmarks import get
 from eval.benchmarks.base import Item
 from eval.errors import DataError, where
-from eval.metrics import compute
+from eval.metrics import compute, notes
 from eval.predictions import parse_line, read_predictions, to_line
 from mmreward.commands.common import JudgeOptions
 from mmreward.models.options import ModelOptions
@@ -161,5 +161,7 @@ def run(benchmark: str, data: str | Path, out: str | Path, model: str | ModelOpt
     rows = {it.row for it in items}
     preds = {r: p for r, p in read_predictions(pred_path).items() if r in rows}
     metrics = compute(benchmark, items, preds, str(pred_path))
+    for line in notes(benchmark, items, preds):
+        print(line, file=sys.stderr)
     report.write(out, benchmark, metrics, items, preds)
     return metrics

@@ -32,6 +32,10 @@ class ModelNotFoundError(MmrewardError, FileNotFoundError):
     """A model name that is a local path with nothing (or no checkpoint) there."""
 
 
+class TrainingError(MmrewardError):
+    """A training run that cannot go on (a non-finite loss or weight); nothing non-finite is saved."""
+
+
 class MissingExtraError(MmrewardError, ImportError):
     """An optional dependency that is not installed; the message names the extra to install."""
 

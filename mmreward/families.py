@@ -135,9 +135,13 @@ class Family:
     # ------------------------------------------------------------------ loading
 
     def load(self, name_or_path, mode: str | None = None, **options):
-        """The model: options checked (`parse_options`), then the loader imported and called."""
+        """The model: options checked (`parse_options`), then the name (`mmreward.names`: one line
+        when it can be no model here), then the loader imported and called."""
+        from mmreward.names import check_model_name
+
         self.check_mode(mode)
         parsed = self.parse_options(options)
+        check_model_name(name_or_path)
         return resolve_callable(self.loader)(name_or_path, mode, parsed)
 
 

@@ -24,6 +24,7 @@ FAMILIES = (
     "mmreward.presets.videoreward:FAMILY",
     "mmreward.presets.unifiedreward:FAMILY",
     "mmreward.presets.skywork:FAMILY",
+    "mmreward.presets.vrthinker:FAMILY",
     "mmreward.rewards.clipscore:FAMILY",
     "mmreward.rewards.pickscore:FAMILY",
     "mmreward.rewards.hpsv2:FAMILY",

@@ -59,7 +59,7 @@ def small_agent_config():
         return None
     from mmreward.agent import AgentConfig
 
-    return AgentConfig(max_turns=2, max_new_tokens=8, candidate_frames=16)
+    return AgentConfig(max_turns=2, max_new_tokens=8, candidate_frames=16, frame_max_pixels=64 * 28 * 28)
 
 
 @pytest.fixture(scope="module")
@@ -196,9 +196,9 @@ def test_missing_input_gets_a_readable_error(client, tmp_path):
     assert_readable_error(page, raw, "please provide both videos")
 
 
-SCRIPT = ['I will look closer. '
-          '<tool_call>{"name": "select_frames", "arguments": {"target_frames": [3, 7]}}</tool_call>',
-          "<answer>TA: 1, VQ: 2, MQ: 0, OA: 1</answer>"]
+SCRIPT = ['I will look closer. <recommend answer>TA = 0, MQ = 0, VQ = 0, OA = 0</recommend answer>'
+          '<tool_call>{"name": "select_frames", "arguments": {"target_frames": [3, 7, 19, 23]}}</tool_call>',
+          "<final answer>TA = 1, MQ = 0, VQ = 2, OA = 1</final answer>"]  # frames 3, 7 of each (1..32)
 needs_agent = pytest.mark.skipif(not judge.agent_available(),
                                  reason="mmreward.agent is not installed: the app hides the agent checkbox")
 
@@ -232,7 +232,8 @@ def test_video_tab_shows_the_frames_the_agent_selected(client, monkeypatch):
     trace = raw["agent"]
     assert trace["judgments"] == {"TA": "A", "VQ": "B", "MQ": "tie", "OA": "A"} and trace["format_valid"]
     captions = [f["caption"] if isinstance(f, dict) else f[1] for f in frames]
-    assert captions == [f"video {s}, frame {f}/16" for s in "AB" for f in (3, 7)]
+    assert captions == ["video A, frame 3/16", "video A, frame 7/16", "video B, frame 3/16 (#19)",
+                        "video B, frame 7/16 (#23)"]
     assert trace["frames"] == captions
     assert "TA: A, VQ: B, MQ: tie, OA: A" in str(agent_md) and "select_frames" in str(agent_md)
 

@@ -16,7 +16,8 @@ as the model named them, used only to word the placeholder; an image item's own
 
 `apply_memory_window(messages, p)` keeps the images of the last p tool results
 and replaces, in every older tool result, its images with one short text item
-where the first image stood. All text stays, in order. The agent loop (before
+where the first image stood, or, when the message has `"dropped_as": TEXT`, each image
+with TEXT ("" removes them: what the published VR-Thinker rollouts do). All text stays, in order. The agent loop (before
 each generation) and the SFT data builder (on every training prefix) must call
 this same function, so that training sees exactly what inference sees.
 """
@@ -61,6 +62,11 @@ def _drop_images(message: dict) -> dict:
     images = [item for item in content if _is_image(item)]
     if not images:
         return message
+    if "dropped_as" in message:  # the message says what each of its images becomes ("" = nothing)
+        text = message["dropped_as"]
+        kept = [({"type": "text", "text": text} if _is_image(item) else item) for item in content
+                if text or not _is_image(item)]
+        return {**message, "content": kept}
     frames = [item["frame"] for item in images if "frame" in item]
     if len(frames) != len(images):
         frames = message.get("frames")

@@ -85,9 +85,18 @@ def accuracy(out: dict, slice_name: str, hits: list[float], metric: str = "accur
         out[f"{slice_name}/{metric}"] = sum(hits) / len(hits)
 
 
-def counts(out: dict, items: list[Item], n_scored: int) -> None:
+def counts(out: dict, items: list[Item], n_scored: int, unparsed: int = 0, counted: bool = False) -> None:
+    """all/n: items the metric counts; all/skipped: items without a usable prediction; all/unparsed:
+    judge outputs in which the official parser finds no verdict (`counted`: the benchmark's metric
+    still counts them, e.g. as wrong, so they are in all/n; else they are in neither)."""
     out["all/n"] = n_scored
-    out["all/skipped"] = len(items) - n_scored
+    out["all/skipped"] = len(items) - n_scored - (0 if counted else unparsed)
+    out["all/unparsed"] = unparsed
+
+
+def unparsed_rows(items: list[Item], preds: dict, parses) -> list[int]:
+    """Rows whose prediction is judge text without a verdict `parses` reads, in row order."""
+    return [it.row for it, p in usable(items, preds) if p.rewards is None and not parses(p.output)]
 
 
 def reject_judge_text(name: str, pairs: list[tuple[Item, Prediction]]) -> None:

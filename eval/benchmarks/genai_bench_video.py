@@ -29,12 +29,18 @@ VOTES = {
     "bothbad_vote": (0, {"[[A=B]]", "[[A=B=Bad]]"}),
 }
 ALIASES = {"bothbad": "bothbad_vote"}
+UNPARSED = "counted wrong, as the official script"
 _VERDICT = re.compile(r"\[\[.*\]\]")  # '.' stops at a newline: the match stays on one line
 
 
 def parse_response(text: str) -> str | None:
     match = _VERDICT.search(text)
     return match.group() if match else None
+
+
+def parses(text: str) -> bool:
+    """A verdict the official parser knows (any other '[[...]]', or none, is always wrong)."""
+    return any(parse_response(text) in verdicts for _, verdicts in VOTES.values())
 
 
 def load(path) -> list[Item]:
@@ -72,7 +78,7 @@ def metrics(items: list[Item], preds: dict) -> dict:
                               ("accuracy_without_ties", accuracy_without_ties(h, m))):
             if value is not None:
                 out[f"all/{metric}"] = value
-    counts(out, items, len(pairs))
+    counts(out, items, len(pairs), sum(not parses(p.output) for _, p in pairs if p.output is not None), counted=True)
     return out
 
 

@@ -45,6 +45,13 @@ def load(path) -> list[Item]:
     return items
 
 
+UNPARSED = "given a seeded coin flip, as the official script"
+
+
+def parses(text: str) -> bool:
+    return "[[A]]" in text or "[[B]]" in text
+
+
 def judge_choice(text: str, rng: random.Random) -> int:
     if "[[A]]" in text:
         return 0
@@ -68,5 +75,6 @@ def metrics(items: list[Item], preds: dict) -> dict:
     accuracy(out, "all", every)
     for name in sorted(by_category):
         accuracy(out, name, by_category[name])
-    counts(out, items, len(every))
+    counts(out, items, len(every), sum(p.rewards is None and not parses(p.output) for _, p in usable(items, preds)),
+           counted=True)
     return out

@@ -20,6 +20,7 @@ from eval.datafile import read_rows
 
 NAME = "vl-rewardbench"
 GROUPS = ("general", "hallucination", "reasoning")
+UNPARSED = "not counted, as the official cal.py"  # what the metric does with judge text without a verdict
 
 _MARKER = re.compile(r"overall judgment|therefore", re.IGNORECASE)
 _VERDICT = re.compile(r"answer\s*(\d+)\s*is\s*(?:the\s*)?(?:slightly\s*)?better", re.IGNORECASE)
@@ -44,6 +45,10 @@ def parse_verdict(text: str) -> int | None:
         return None
     number = int(verdicts[-1].group(1))
     return number - 1 if number in (1, 2) else None
+
+
+def parses(text: str) -> bool:
+    return parse_verdict(text) is not None
 
 
 def _image(raw: dict, row: int, item_id: str) -> tuple[list[str], dict]:
@@ -82,12 +87,14 @@ def load(path) -> list[Item]:
 
 def metrics(items: list[Item], preds: dict) -> dict:
     hits = {g: [] for g in GROUPS}
+    unparsed = 0
     for item, pred in usable(items, preds):
         if pred.rewards is not None:
             hit = strict_correct(pred.pair(), item.preferred)
         else:
             choice = parse_verdict(pred.output)
             if choice is None:
+                unparsed += 1
                 continue  # not counted, as in cal.py
             hit = choice == item.preferred
         hits[item.meta["group"]].append(float(hit))
@@ -98,5 +105,5 @@ def metrics(items: list[Item], preds: dict) -> dict:
         accuracy(out, g, hits[g])
     if all(hits[g] for g in GROUPS):
         out["all/macro_accuracy"] = sum(sum(hits[g]) / len(hits[g]) for g in GROUPS) / len(GROUPS)
-    counts(out, items, len(every))
+    counts(out, items, len(every), unparsed)
     return out

@@ -1,67 +1,77 @@
 """The environment side of a rollout, without any model: turns assistant texts into a trace.
 
-`Episode` starts the conversation (system prompt + first user turn), and for
-each assistant text decides: a well-formed or malformed final answer ends the
-episode; a select_frames call is executed (a tool-result user turn with the
-frames of every video) or refused (a tool-error user turn); a turn with
-neither gets a reminder. After `max_turns` assistant turns the episode ends
-whatever was said. The agent loop feeds it sampled texts; the cold-start data
-generator feeds it scripted ones, so both produce identical message formats.
+`Episode` starts the conversation (the protocol's system prompt and first user turn), and for each
+assistant text decides, by its protocol (`agent.protocol`): a reply that ends the episode (an answer;
+for the published protocol, any reply that calls no tool) is read for the verdict; a select_frames
+call is executed (a tool-result user turn with the frames asked for) or refused (the protocol's
+error turn); otherwise the protocol's reminder. After `max_turns` assistant turns, or once a turn's
+prompt and reply pass `max_context_tokens`, the episode ends whatever was said. The agent loop feeds
+it sampled texts, a scripted policy or a script feeds it others: all produce the same messages.
 """
 from __future__ import annotations
 
 from .config import AgentConfig
-from .parse import ToolError, format_valid, has_tool_call, parse_answer, parse_tool_call
-from .prompts import first_user_turn, no_action_turn, system_prompt, tool_error_turn, tool_result_turn
+from .parse import ToolError
 from .trace import Trace
 
 
 class Episode:
     def __init__(self, prompt: str, videos: list, config: AgentConfig, id: str | None = None):
-        self.config = config
+        self.config, self.protocol = config, config.speaks
         self.n_videos = len(videos)
         if self.n_videos < 1:
             raise ValueError("the agent needs at least one video")
-        self.trace = Trace(id=id, prompt=prompt, videos=[str(v) for v in videos], messages=[
-            {"role": "system", "content": system_prompt(config, self.n_videos)},
-            first_user_turn(prompt, self.n_videos, config),
-        ])
+        if self.protocol.videos is not None and self.n_videos != self.protocol.videos:
+            raise ValueError(f"the {self.protocol.name} protocol compares {self.protocol.videos} videos, "
+                             f"got {self.n_videos}")
+        self.trace = Trace(id=id, prompt=prompt, videos=[str(v) for v in videos],
+                           messages=self.protocol.opening(prompt, self.n_videos, config), protocol=self.protocol.name)
         self.done = False
 
     @property
     def turns_used(self) -> int:
         return len(self.trace.turns)
 
-    def step(self, text: str) -> bool:
-        """Record assistant `text` and the environment's reply; True when the episode is over."""
+    def step(self, text: str, context_tokens: int | None = None) -> bool:
+        """Record assistant `text` and the environment's reply; True when the episode is over.
+        `context_tokens`: the tokens of this turn's prompt and reply, when the caller counted them."""
         if self.done:
             raise RuntimeError("the episode is over")
-        t = self.trace
+        t, p, cfg = self.trace, self.protocol, self.config
+        text = p.clean(text)
         t.turns.append(text)
         t.messages.append({"role": "assistant", "content": text})
-        turns_left = self.config.max_turns - self.turns_used
-        if "<answer>" in text and not has_tool_call(text):
-            return self._finish("answer")
+        turns_left = cfg.max_turns - self.turns_used
+        if p.is_final(text):
+            return self._finish(p.end_reason(text))
         if turns_left == 0:
             return self._finish("max_turns")
-        call = parse_tool_call(text, self.config.candidate_frames, self.config.max_frames_per_call)
+        if cfg.max_context_tokens and context_tokens is not None and context_tokens > cfg.max_context_tokens:
+            return self._finish("max_tokens")
+        call = p.read_call(text, cfg, self.n_videos)
         if isinstance(call, ToolError):
             t.tool_errors.append(call.message)
-            t.messages.append(tool_error_turn(call.message, turns_left))
+            t.messages.append(p.error_turn(call, cfg, turns_left))
         elif call is None:
             t.tool_errors.append("no tool call or answer")
-            t.messages.append(no_action_turn(turns_left))
+            t.messages.append(p.reminder_turn(cfg, turns_left))
         else:
-            t.selected_frames.append([{"video": v, "frame": f} for v in range(self.n_videos) for f in call])
-            t.messages.append(tool_result_turn(call, self.n_videos, self.config, turns_left))
+            result = p.result_turn(call, cfg, self.n_videos, turns_left)
+            t.selected_frames.append([{k: item[k] for k in ("video", "frame", "number")}
+                                      for item in result["content"] if item.get("type") == "image"])
+            t.messages.append(result)
         return False
 
     def _finish(self, reason: str) -> bool:
         t, dims = self.trace, self.config.dimensions
-        last = t.turns[-1]
         t.stop_reason = reason
-        t.judgments = parse_answer(last, dims) if reason == "answer" else None
-        t.format_valid = reason == "answer" and format_valid(last, dims) and not t.tool_errors
+        answer = self.protocol.read_answer(t.turns, dims)
+        if answer.labels:  # in the dimensions' order, OA last, whatever order the reply used
+            order = [*dims, "OA"]
+            rank = {k: i for i, k in enumerate(order)}
+            t.judgments = {k: answer.labels[k] for k in sorted(answer.labels, key=lambda k: rank.get(k, len(order)))}
+            t.answer_source = answer.source
+        t.format_valid = self.protocol.format_valid(t, dims)
         self.done = True
         return True
 

@@ -24,6 +24,7 @@ import torch
 from mmreward.models.cache import cache_kwargs
 
 from .frames import images_of
+from .turns import render
 
 
 class CachedDecoder:
@@ -98,7 +99,7 @@ class CachedDecoder:
 
 def encode_messages(processor, messages: list[dict]):
     """(processor outputs, image keys) for materialized `messages` with the assistant generation prompt."""
-    text = processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    text = render(processor, messages)
     images = images_of(messages)
     kwargs = {"images": images} if images else {}
     return processor(text=[text], return_tensors="pt", **kwargs), _image_keys(messages)

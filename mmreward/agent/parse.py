@@ -1,4 +1,4 @@
-"""Reading the model's text: the select_frames tool call and the final answer.
+"""The tool-call error type, and the "mmreward-v1" dialect's readers: its select_frames call and answer.
 
 Tool call (one per turn):
     <tool_call>{"name": "select_frames", "arguments": {"target_frames": [12, 16, 60]}}</tool_call>

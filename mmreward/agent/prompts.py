@@ -1,6 +1,7 @@
-"""The messages the environment writes: system prompt, first user turn, tool results, tool errors.
+"""The "mmreward-v1" dialect's messages (`legacy.LegacyProtocol`): system prompt, first user
+turn, tool results, tool errors.
 
-Images appear as references `{"type": "image", "video": v, "frame": f}` (v 0-based,
+Images appear as references `{"type": "image", "video": v, "frame": f, "number": f}` (v 0-based,
 f the 1-based candidate frame number), each preceded by a text label such as
 "Video 1, frame 9/32: ". `frames.materialize` turns the references into pixels.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 from video.sampling import uniform_indices
 
 from .config import AgentConfig
+from .protocol import frame_item
 
 _DIM_NAMES = {"TA": "text alignment", "VQ": "visual quality", "MQ": "motion quality"}
 
@@ -43,7 +45,7 @@ def _frames_content(frames: list[int], n_videos: int, config: AgentConfig) -> li
     for v in range(n_videos):
         for f in frames:
             content.append({"type": "text", "text": frame_label(v, f, config)})
-            content.append({"type": "image", "video": v, "frame": f})
+            content.append(frame_item(v, f, f))
     return content
 
 

@@ -20,15 +20,17 @@ class Trace:
     messages: list[dict]  # system, user, assistant, ... (assistant content is a plain string)
     turns: list[str] = field(default_factory=list)  # assistant texts, in order
     selected_frames: list[list[dict]] = field(default_factory=list)  # per executed call: [{"video", "frame"}]
-    judgments: dict | None = None  # parsed final answer, e.g. {"TA": 1, "VQ": 2, "MQ": 1, "OA": 1}
+    judgments: dict | None = None  # parsed verdict, e.g. {"TA": 1, "VQ": 2, "MQ": 1, "OA": 1}
     format_valid: bool = False  # final turn is a well-formed answer and no tool error happened
     tool_errors: list[str] = field(default_factory=list)
     prefill_tokens: list[int] = field(default_factory=list)  # tokens run through the model before each turn
     labels: dict | None = None  # ground truth when known, same keys as judgments
-    stop_reason: str = ""  # "answer" | "max_turns"
+    stop_reason: str = ""  # "answer" | "no_call" (a reply with neither) | "max_turns" | "max_tokens"
     # what was actually sampled: token ids per turn (EOS included when emitted) and their log-probs
     turn_token_ids: list[list[int]] = field(default_factory=list)
     turn_logprobs: list[list[float]] = field(default_factory=list)
+    protocol: str = "mmreward-v1"  # the conversation spoken (agent.protocol); traces from before it: v1
+    answer_source: str | None = None  # where the judgments were read: "final" or "recommend" (a fallback)
 
     def to_dict(self) -> dict:
         return asdict(self)

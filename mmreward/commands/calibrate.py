@@ -55,13 +55,15 @@ def markdown(report: dict) -> str:
 
 
 def run(model_opts: ModelOptions, judge: JudgeOptions, cfg: CalibrateConfig) -> int:
-    from mmreward.calibration import calibrate, evaluate, reliability_diagram
-    from mmreward.commands.common import load_model
+    from mmreward.commands.common import check_model, load_model
 
     fit_records = _records(cfg.data, "--data")  # before minutes of model loading
     eval_records = _records(cfg.eval_data, "--eval-data") if cfg.eval_data else None
     if cfg.in_place and not Path(model_opts.model).is_dir():
         raise ConfigError(f"--in-place needs --model to be a local checkpoint directory, got {model_opts.model!r}")
+    check_model(model_opts)
+    from mmreward.calibration import calibrate, evaluate, reliability_diagram
+
     model = load_model(model_opts, judge)
     before_eval = evaluate(model, eval_records, cfg.media_root, cfg.batch_size, cfg.bins) if eval_records else None
     report = calibrate(model, fit_records, cfg.media_root, cfg.batch_size, cfg.bins, source=cfg.data)

@@ -13,6 +13,13 @@ from mmreward.models.options import (JudgingOptions, MediaCapOptions, ModelOptio
                                      compose)
 
 
+def check_model(model: ModelOptions) -> None:
+    """A model name that can be no model here is a one-line error before anything heavy is imported."""
+    from mmreward.names import check_model_name
+
+    check_model_name(model.model)
+
+
 def family_fields(taken: set[str]) -> list[tuple]:
     """(name, type, field) of every option of every model family not in `taken`: typed by its
     families (str when they disagree), None by default (the family's own default), its help

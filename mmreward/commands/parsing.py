@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import json
+import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,8 +75,31 @@ def _dashed_first(parser: argparse.ArgumentParser) -> None:
             action.help = f"(default: {_shown(action.default)})"  # argparse skips help-less options
 
 
-def build_parser(command: Command, prog: str) -> argparse.ArgumentParser:
+def _hf_argument_parser() -> type:
+    """transformers' `HfArgumentParser`, if possible without `import transformers`: its module needs
+    only the standard library and yaml, while importing the package costs seconds that every
+    `--help` and every refused argument would pay first. Loaded from its file under a private
+    name; the package import where that fails (or where transformers is imported already)."""
+    if "transformers" not in sys.modules:
+        try:
+            spec = importlib.util.find_spec("transformers")
+            path = Path(spec.origin).with_name("hf_argparser.py")
+            module_spec = importlib.util.spec_from_file_location("mmreward._hf_argparser", path)
+            module = importlib.util.module_from_spec(module_spec)
+            module_spec.loader.exec_module(module)
+            return module.HfArgumentParser
+        except Exception:  # noqa: BLE001 - another layout of transformers: the ordinary import below
+            pass
     from transformers import HfArgumentParser
+
+    return HfArgumentParser
+
+
+HELP_ALL = "--help-all"
+
+
+def build_parser(command: Command, prog: str, show_all: bool = False) -> argparse.ArgumentParser:
+    HfArgumentParser = _hf_argument_parser()  # noqa: N806 - the class, under its own name
 
     description = command.description
     if description and "\n" not in description:  # one paragraph: wrap it; otherwise keep the layout
@@ -88,7 +113,38 @@ def build_parser(command: Command, prog: str) -> argparse.ArgumentParser:
     for kind in command.configs:
         for name in getattr(kind, "_positional", ()):
             _make_positional(parser, name)
+    _brief(parser, command, show_all)
     return parser
+
+
+def _brief(parser: argparse.ArgumentParser, command: Command, show_all: bool) -> None:
+    """Commands whose configs hold many options of a library's (a config with `help_all_only()`, such
+    as the Trainer's): `--help` shows the command's own options, `--help-all` every option, those
+    last in their own group; the usage line names only the required options (a usage error is two
+    lines, not a page)."""
+    brief = [kind for kind in command.configs if hasattr(kind, "help_all_only")]
+    if not brief:
+        return
+    hidden = set().union(*(kind.help_all_only() for kind in brief))
+    group = parser.add_argument_group("all other options of transformers.TrainingArguments") if hidden else None
+    for action in parser._actions:
+        if action.dest not in hidden:
+            continue
+        for other in parser._action_groups:
+            if action in other._group_actions:
+                other._group_actions.remove(action)
+        group._group_actions.append(action)
+        if not show_all:
+            action.help = argparse.SUPPRESS
+    for action in parser._actions:
+        if action.choices and len(action.choices) > 12:  # e.g. --optim: 40 names, listed by --help-all
+            action.metavar = action.metavar or "NAME"
+    if hidden:
+        parser.add_argument(HELP_ALL, action="help", help="show every option, the Trainer's too")
+    required = " ".join(f"{min(a.option_strings, key=len)} {a.metavar or a.dest.upper()}" for a in parser._actions
+                        if a.required and a.option_strings)
+    more = f", {HELP_ALL}: all of them" if hidden else ""
+    parser.usage = f"%(prog)s {required} [options]   (--help: the options{more})"
 
 
 def _make_positional(parser: argparse.ArgumentParser, dest: str) -> None:
@@ -167,7 +223,7 @@ def parse(command: Command, argv: list[str], prog: str) -> list:
     Bad flags exit 2 with argparse's usage message; a bad value caught by a
     dataclass's own checks (`__post_init__` raising ValueError) is a ConfigError.
     """
-    parser = build_parser(command, prog)
+    parser = build_parser(command, prog, show_all=HELP_ALL in argv)
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument(CONFIG_FLAG, default=None)
     known, _ = pre.parse_known_args(argv)
@@ -186,8 +242,6 @@ def parse(command: Command, argv: list[str], prog: str) -> list:
 
 def parse_script(config: type, description: str | None = None, argv: list[str] | None = None):
     """A script's (benchmarks/) options: the same generated CLI, one dataclass, `sys.argv` by default."""
-    import sys
-
     command = Command(configs=(config,), description=description)
     try:
         return parse(command, sys.argv[1:] if argv is None else argv, prog=Path(sys.argv[0]).name)[0]

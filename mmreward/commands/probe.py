@@ -44,13 +44,15 @@ class ProbeConfig:
 
 
 def run(model_opts: ModelOptions, judge: JudgeOptions, cfg: ProbeConfig) -> int:
-    from mmreward.commands.common import load_model, read_records
-    from mmreward.probe import probe
+    from mmreward.commands.common import check_model, load_model, read_records
 
     # before minutes of model loading; a line that is not JSON stays a RecordError: the report lists it
     records = read_records(cfg.data, "--data")
     if cfg.media_root is not None and not Path(cfg.media_root).is_dir():
         raise InputError(f"--media-root {cfg.media_root!r}: no such directory")
+    check_model(model_opts)
+    from mmreward.probe import probe
+
     model = load_model(model_opts, judge)
     report = probe(model, records, cfg.media_root, cfg.out, probes=cfg.probes, seed=cfg.seed,
                    n_bootstrap=cfg.bootstrap, batch_size=cfg.batch_size, video_frames=model_opts.video_frames,

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmreward.commands.parsing import Command
-from mmreward.errors import InputError
 from mmreward.commands.common import JudgeOptions
+from mmreward.errors import InputError, MmrewardError
 from mmreward.models.options import ModelOptions, check_positive
 from mmreward.scoring.jsonl import MAX_LINE_BYTES
 
@@ -34,15 +34,17 @@ class ScoreConfig:
 
 
 def run(model_opts: ModelOptions, judge: JudgeOptions, cfg: ScoreConfig) -> int:
-    from mmreward.commands.common import load_model
-    from mmreward.launch import process_state
-    from mmreward.scoring.score_file import score_file
+    from mmreward.commands.common import check_model, load_model
 
-    # everything the user gave is checked before minutes of model loading
+    # everything the user gave is checked before torch is imported and minutes of model loading
     if not Path(cfg.input).is_file():
         raise InputError(f"input {cfg.input!r}: no such file")
     if cfg.media_root is not None and not Path(cfg.media_root).is_dir():
         raise InputError(f"--media-root {cfg.media_root!r} is not a directory")
+    check_model(model_opts)
+    from mmreward.launch import process_state
+    from mmreward.scoring.score_file import score_file
+
     state = process_state()
     device = {"device": str(state.device)} if state.num_processes > 1 else {}
 
@@ -53,6 +55,8 @@ def run(model_opts: ModelOptions, judge: JudgeOptions, cfg: ScoreConfig) -> int:
         summary = score_file(load, cfg.input, cfg.output, cfg.media_root, cfg.batch_size,
                              progress=not cfg.no_progress, state=state, retry_errors=cfg.retry_errors,
                              max_line_bytes=cfg.max_line_bytes)
+    except MmrewardError:  # already says what it is about (the model, a line, the output)
+        raise
     except OSError as exc:  # the output's directory or disk
         raise InputError(f"{cfg.output}: {exc}") from None
     if state.is_main_process:

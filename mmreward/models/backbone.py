@@ -109,6 +109,13 @@ def load_processor(path: str, opts: BackboneOptions):
         size["shortest_edge"] = opts.video_min_pixels or size["shortest_edge"]
         size["longest_edge"] = opts.video_max_pixels or size["longest_edge"]
         video.size = size
+    if video is not None and hasattr(type(video), "cap_pixels_per_frame"):
+        # transformers >= 5.2x may shrink frames to a share of a whole-video budget (qwen-vl-utils'
+        # rule) and warns until told. Keep each frame within the per-frame bound alone: that is
+        # what --video-max-pixels documents, what the processor's token counter
+        # (get_num_of_video_patches, used before every forward pass) computes, and what the
+        # released checkpoints' official scripts got from the transformers of their time
+        video.cap_pixels_per_frame = False
     # batched prompts are read at their last real token; right padding keeps positions simple
     processor.tokenizer.padding_side = "right"
     return processor
@@ -119,19 +126,23 @@ def load_backbone(name_or_path: str | os.PathLike, opts: BackboneOptions | None 
 
     `weights=False`: the model is built on the meta device (config, architecture, no memory), for
     callers whose forward passes run elsewhere (`--engine vllm`)."""
+    from mmreward.models.adapters import adapter_base, merged
+
     opts = opts or BackboneOptions()
     path = resolve_name(name_or_path)
-    if Path(path).exists() and not (Path(path) / "config.json").is_file():
+    base = adapter_base(path)  # a LoRA adapter directory: its base checkpoint, then the adapters
+    if base is None and Path(path).exists() and not (Path(path) / "config.json").is_file():
         raise ModelNotFoundError(f"{path} is a directory without config.json, not a checkpoint")
+    source = resolve_name(base) if base else path  # where the weights (LoRA: the base weights) are
     if not weights:
         import torch
         from transformers import AutoConfig, GenerationConfig
 
-        config = AutoConfig.from_pretrained(path)
+        config = AutoConfig.from_pretrained(source)
         with torch.device("meta"):
-            model = model_class_for(path)._from_config(config)
+            model = model_class_for(source)._from_config(config)
         try:
-            model.generation_config = GenerationConfig.from_pretrained(path)
+            model.generation_config = GenerationConfig.from_pretrained(source)
         except OSError:
             pass
         return model.eval(), load_processor(path, opts), path
@@ -139,6 +150,37 @@ def load_backbone(name_or_path: str | os.PathLike, opts: BackboneOptions | None 
     kwargs = {"dtype": resolve_dtype(opts.dtype, device)}
     if opts.attn_implementation:
         kwargs["attn_implementation"] = opts.attn_implementation
-    model = model_class_for(path).from_pretrained(path, **kwargs).to(device)
-    model.eval()
+    try:
+        model_class = model_class_for(source)
+    except OSError as exc:  # the hub has no such repo, or could not be reached: say which model
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelNotFoundError(f"model {str(name_or_path)!r} could not be loaded: {reason}") from None
+    model = read_weights(model_class, source, **kwargs)
+    if base:
+        model = merged(model, path)
+    model.to(device).eval()
     return model, load_processor(path, opts), path
+
+
+def read_weights(cls, path: str, **kwargs):
+    """`cls.from_pretrained(path)`, with a damaged weights file (truncated, not safetensors) as one
+    clear InputError instead of the reader's traceback."""
+    from safetensors import SafetensorError
+
+    from mmreward.errors import InputError
+
+    try:
+        return cls.from_pretrained(path, **kwargs)
+    except SafetensorError as exc:
+        raise InputError(f"{path}: a weights file is damaged (truncated or not safetensors: {exc})") from None
+
+
+def enable_checkpointing(model, kwargs=None) -> None:
+    """Activation checkpointing of a transformers model (non-reentrant: frozen embeddings, as with LoRA,
+    need no input gradients)."""
+    kwargs = {"use_reentrant": False, **(kwargs or {})}
+    if hasattr(model, "activation_checkpointing_enable"):  # transformers >= 5.25
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
+

@@ -41,16 +41,41 @@ class BackboneRewardModule(nn.Module):
         out = self.backbone.model(**model_inputs(batch), use_cache=False)
         return last_token_hidden(out.last_hidden_state, batch["attention_mask"])
 
-    def save_pretrained(self, directory: str | Path, processor=None) -> None:
-        """An ordinary VLM checkpoint dir (config, safetensors, processor) plus reward_config.json."""
-        self.backbone.save_pretrained(directory)
+    def save_pretrained(self, directory: str | Path, processor=None, state_dict: dict | None = None) -> None:
+        """An ordinary VLM checkpoint dir (config, safetensors, processor) plus reward_config.json; the
+        adapters alone when the backbone has LoRA adapters (`mmreward.models.adapters`).
+
+        `state_dict`: this module's weights when they are not its own tensors' (gathered from shards)."""
+        from mmreward.models.adapters import save_backbone
+
+        save_backbone(self.backbone, directory, part(state_dict, "backbone."))
         if processor is not None:
             processor.save_pretrained(directory)
         self.reward_config.save(directory)
 
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs=None, activation_checkpointing_kwargs=None, **_) -> None:
+        """Activation checkpointing of the backbone (what the Trainer calls for --gradient-checkpointing)."""
+        from mmreward.models.backbone import enable_checkpointing
+
+        enable_checkpointing(self.backbone, gradient_checkpointing_kwargs or activation_checkpointing_kwargs)
+
+    activation_checkpointing_enable = gradient_checkpointing_enable
+
     def load_weights(self, directory: str | Path) -> None:
-        """Copy the backbone weights saved in `directory` into this module (used to resume)."""
-        load_weights_strictly(self.backbone, directory)
+        """Copy the backbone weights (or adapters) saved in `directory` into this module (used to resume)."""
+        from mmreward.models.adapters import has_adapters, load_adapters_strictly
+
+        if has_adapters(self.backbone):
+            load_adapters_strictly(self.backbone, directory)
+        else:
+            load_weights_strictly(self.backbone, directory)
+
+
+def part(state_dict: dict | None, prefix: str) -> dict | None:
+    """The entries of `state_dict` under `prefix`, without it (None stays None)."""
+    if state_dict is None:
+        return None
+    return {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
 
 
 def load_weights_strictly(model, directory: str | Path) -> None:
@@ -64,9 +89,11 @@ def load_weights_strictly(model, directory: str | Path) -> None:
     """
     from mmreward.errors import InputError
 
+    from safetensors import SafetensorError
+
     try:
         fresh, info = type(model).from_pretrained(str(directory), dtype=model.dtype, output_loading_info=True)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, SafetensorError) as exc:
         raise InputError(f"{directory}: cannot read the checkpoint's weights ({exc})") from None
     wrong = [f"{kind.replace('_', ' ')}: {', '.join(sorted(map(str, keys))[:5])}{' ...' if len(keys) > 5 else ''}"
              for kind in ("missing_keys", "unexpected_keys", "mismatched_keys") if (keys := info.get(kind))]

@@ -9,11 +9,12 @@ import logging
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from mmreward.models.config import HEAD_WEIGHTS_NAME, RewardConfig
 from mmreward.models.head import RewardHeads
-from mmreward.models.reward_module import BackboneRewardModule
+from mmreward.models.reward_module import BackboneRewardModule, part
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +34,11 @@ class ScalarRewardModel(BackboneRewardModule):
         """Rewards per head, each [batch]; `batch` is a processor output."""
         return self.heads(self.last_hidden(batch))
 
-    def save_pretrained(self, directory: str | Path, processor=None) -> None:
+    def save_pretrained(self, directory: str | Path, processor=None, state_dict: dict | None = None) -> None:
         """The checkpoint dir plus reward_head.safetensors."""
-        super().save_pretrained(directory, processor)
-        state = {k: v.detach().contiguous().cpu() for k, v in self.heads.state_dict().items()}
+        super().save_pretrained(directory, processor, state_dict)
+        heads = part(state_dict, "heads.") if state_dict is not None else self.heads.state_dict()
+        state = {k: v.detach().contiguous().cpu() for k, v in heads.items()}
         save_file(state, Path(directory) / HEAD_WEIGHTS_NAME)
 
     def load_weights(self, directory: str | Path) -> None:
@@ -58,7 +60,11 @@ class ScalarRewardModel(BackboneRewardModule):
                         directory, HEAD_WEIGHTS_NAME)
             return False
         try:
-            self.heads.load_state_dict(load_file(str(path), device=str(self.device)))
+            weights = load_file(str(path), device=str(self.device))
+        except SafetensorError as exc:
+            raise InputError(f"{path}: the reward head file is damaged (truncated or not safetensors: {exc})") from None
+        try:
+            self.heads.load_state_dict(weights)
         except RuntimeError as exc:  # missing, unexpected or differently shaped head weights
             raise InputError(f"{path}: the reward head does not match this model ({exc})") from None
         return True

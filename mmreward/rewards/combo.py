@@ -12,8 +12,8 @@ A spec file lists the components, each with its own load options:
       - {model: ocr, weight: 0.5, options: {threads: 2}}
 or is the short mapping `{pickscore: 1.0, ocr: 0.5}`. A component is anything
 `mmreward.load` takes (a named reward, a Qwen-VL checkpoint, a remote service, a
-combo file), loaded with the combo's own options (device, dtype, ...) updated by
-its `options`.
+combo file that does not contain this one), loaded with the combo's own options
+(device, dtype, mode, ...) updated by its `options`.
 
 Output per record: `rewards` = sum_k weight_k * rewards_k per candidate (the way
 Flow-GRPO's `multi_score` combines its rewards; `reduce="mean"`: divided by the sum of the
@@ -30,6 +30,8 @@ from __future__ import annotations
 import json
 import math
 import statistics
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -41,6 +43,8 @@ from mmreward.scoring.base import BaseRewardModel
 from mmreward.scoring.outputs import scored
 
 PREFIX = "combo:"
+#: the spec files being loaded, outermost first: a file among them that names itself again is a cycle
+_LOADING: ContextVar[tuple[Path, ...]] = ContextVar("combo_files_loading", default=())
 ZSCORE_CHUNK = 64  # records z-scored together (each part scores them in one chunk)
 
 
@@ -211,6 +215,25 @@ class Combo(BaseRewardModel):
                 for i, rec in enumerate(records)]
 
 
+@contextmanager
+def _loading(name: str):
+    """Enter the spec file `name` names (if any); a file already being loaded is a cycle."""
+    body = name[len(PREFIX):] if name.startswith(PREFIX) else name
+    if not body.endswith((".yaml", ".yml", ".json")):
+        yield
+        return
+    path = Path(body).expanduser().resolve()
+    chain = _LOADING.get()
+    if path in chain:
+        names = " -> ".join(p.name for p in (*chain[chain.index(path):], path))
+        raise ConfigError(f"combo spec {body!r} names itself ({names}); a combo cannot contain itself")
+    token = _LOADING.set((*chain, path))
+    try:
+        yield
+    finally:
+        _LOADING.reset(token)
+
+
 def load(name_or_path: str, mode: str | None, options: ComboOptions) -> Combo:
     import mmreward
 
@@ -218,8 +241,14 @@ def load(name_or_path: str, mode: str | None, options: ComboOptions) -> Combo:
     reduce = options.reduce or settings.get("reduce") or "sum"
     zscore = options.zscore if options.zscore is not None else settings.get("zscore", False)
     members = []
-    for comp in comps:
-        members.append((comp, mmreward.load(comp.model, mode, **{**getattr(options, FORWARDED), **comp.options})))
+    with _loading(str(name_or_path)):
+        for comp in comps:
+            part = {**getattr(options, FORWARDED), **comp.options}  # a part's own options win, `mode` included
+            part_mode = part.pop("mode", mode)
+            if part_mode not in (None, "scalar", "generative"):
+                raise ConfigError(f"combo component {comp.name!r}: mode must be 'scalar' or 'generative', "
+                                  f"got {part_mode!r}")
+            members.append((comp, mmreward.load(comp.model, part_mode, **part)))
     return Combo(members, str(name_or_path), reduce, zscore)
 
 

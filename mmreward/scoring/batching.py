@@ -103,7 +103,9 @@ def _frames_thw(frames) -> tuple[int, int, int]:
 
 
 def _n_tokens(tokenizer, text: str, **kwargs) -> int:
-    return len(tokenizer(text, **kwargs)["input_ids"])
+    # verbose=False: no "sequence length is longer than the specified maximum" warning; a prompt
+    # over the limit becomes its record's error line, which says so
+    return len(tokenizer(text, verbose=False, **kwargs)["input_ids"])
 
 
 # A prompt's length is the length of the text the processor tokenises: the rendered prompt with
@@ -185,6 +187,32 @@ def _metadata_object(meta: dict):
 
     fields = {k: v for k, v in meta.items() if k in VideoMetadata.__dataclass_fields__}
     return VideoMetadata(**fields)
+
+
+#: NFC (the Qwen tokenizers' normaliser) shortens UTF-8 text at most threefold (three Hangul jamo
+#: of 3 bytes compose into one syllable of 3); the other normalisers keep or lengthen it
+NORMALIZER_SHRINK = 3
+#: a prompt's text may be at most this many UTF-8 bytes per token of the limit: far above any
+#: language's average (English ~4, CJK ~2-3 bytes a token), so only degenerate text (long runs of
+#: one character) meets the cap, and a long text is refused without tokenizing it
+TEXT_BYTES_PER_TOKEN = 16
+
+
+def text_bytes(prompt: Prompt) -> int:
+    """UTF-8 bytes of the text in a prompt's messages (what the tokenizer will read, template aside)."""
+    total = 0
+    for message in prompt.messages:
+        for part in message["content"] if isinstance(message["content"], list) else [message]:
+            text = part.get("text") if part.get("type", "text") == "text" else None
+            if isinstance(text, str):
+                total += len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+    return total
+
+
+def max_token_bytes(tokenizer) -> int:
+    """The most UTF-8 bytes one token can stand for: every token of a text covers at most this
+    many of its bytes (byte-level vocabularies spell each byte as one character, of 1-2 bytes)."""
+    return max(len(token.encode("utf-8", "surrogatepass")) for token in tokenizer.get_vocab())
 
 
 def count_tokens(processor, prompt: Prompt, text: str | None = None) -> int:

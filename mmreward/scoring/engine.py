@@ -22,8 +22,10 @@ import torch
 from mmreward.errors import ConfigError, ModelInputError
 from mmreward.models.config import RewardConfig
 from mmreward.models.head import OVERALL
-from mmreward.scoring.batching import (TokenBudget, collate, context_length, count_tokens,
-                                       default_batch_tokens, media_kwargs, render, token_batches)
+from mmreward.scoring.batching import (NORMALIZER_SHRINK, TEXT_BYTES_PER_TOKEN, TokenBudget, collate, context_length,
+                                       count_tokens, default_batch_tokens, max_token_bytes, media_kwargs, render,
+                                       text_bytes, token_batches)
+from mmreward.scoring.fit import decoded_bytes, image_fit
 from mmreward.scoring.loop import score_chunk
 from mmreward.scoring.media import MediaOptions
 from mmreward.scoring.outputs import scored
@@ -32,6 +34,10 @@ from mmreward.scoring.rationale import answer_suffixes, clean, generate_rational
 from mmreward.scoring.records import Item, RecordError, load_item
 
 FAILFAST_PROMPTS = 8  # this many failed prompts without one success: the model is broken, not the inputs
+#: decoded pixels (images at the model's size, sampled video frames) a chunk holds before its records
+#: so far are scored: bounds a chunk's memory whatever its media (32 records x 2 images at
+#: Qwen2.5-VL's default bound of 12.8 MP would be 2.4 GB)
+CHUNK_MEDIA_BYTES = 512 * 2**20
 
 
 @dataclass
@@ -42,6 +48,7 @@ class Plan:
     combine: Callable[[list[Any]], dict]
     texts: list[str] = field(default_factory=list)  # rendered prompts
     lengths: list[int] = field(default_factory=list)  # their token counts
+    media_bytes: int = 0  # decoded pixels its prompts hold (`fit.decoded_bytes`)
 
 
 def scalar_plan(item: Item) -> Plan:
@@ -101,6 +108,8 @@ class Scorer:
         self.module, self.processor, self.config = module, processor, config
         self.engine = engine
         self.budget = budget or TokenBudget()
+        self.fit = image_fit(processor)  # images decoded at the size the processor brings them to
+        self._token_bytes: int | None = None  # most bytes of text one token covers (after normalising)
         self.stats = {"prompts": 0, "tokens": 0, "padded_tokens": 0, "batches": 0}
         self._successes = self._failures = 0
 
@@ -120,11 +129,28 @@ class Scorer:
             return cap, f"the --max-prompt-tokens cap of {cap:,}"
         return context, f"the model's context of {context:,}" if context else "no limit"
 
+    def check_text_size(self, j: int, prompt: Prompt, limit: int | None, what: str) -> None:
+        """Refuse a prompt whose text alone is over the limit, from its size, before it is tokenized
+        (tokenizing 30 MB of text took 6 GB): its bytes over the most a token covers prove it over;
+        past TEXT_BYTES_PER_TOKEN bytes a token it is capped."""
+        if limit is None:
+            return
+        size = text_bytes(prompt)
+        if self._token_bytes is None:
+            self._token_bytes = max_token_bytes(self.processor.tokenizer) * NORMALIZER_SHRINK
+        if size // self._token_bytes > limit:
+            raise RecordError(f"prompt {j} has {size:,} bytes of text, so at least {size // self._token_bytes:,} "
+                              f"tokens: over {what} tokens (refused without tokenizing it)")
+        if size > limit * TEXT_BYTES_PER_TOKEN:
+            raise RecordError(f"prompt {j} has {size:,} bytes of text, over the cap of {limit * TEXT_BYTES_PER_TOKEN:,} "
+                              f"({TEXT_BYTES_PER_TOKEN} bytes a token of {what} tokens; refused without tokenizing it)")
+
     def measure(self, plan: Plan) -> Plan:
         """Token counts of the plan's prompts; RecordError for one over the limit or refused."""
         extra = self.config.rationale_tokens if self.config.mode == "generative" else 0
         limit, what = self.prompt_limit()
         for j, prompt in enumerate(plan.prompts):
+            self.check_text_size(j, prompt, limit, what)
             text = render(self.processor, prompt)
             try:
                 n = count_tokens(self.processor, prompt, text) + extra
@@ -214,9 +240,16 @@ class Scorer:
     def score_chunk(self, records: list, opts: MediaOptions, batch_size: int) -> list[dict]:
         """The records' output dicts through the chunk loop (`mmreward.scoring.loop`): every
         candidate prompt counted in tokens first, then token-budgeted batches; a failed prompt
-        fails its record, and the first prompts all failing stop the run (`_failed`)."""
+        fails its record, and the first prompts all failing stop the run (`_failed`). Records are
+        decoded one by one, each image at once brought to the size the model uses; once the
+        decoded media held pass `CHUNK_MEDIA_BYTES`, the records so far are scored and released."""
+        if opts.image_fit is None:
+            opts = replace(opts, image_fit=self.fit)
+
         def prepare(rec) -> list[tuple[Plan, int]]:
-            plan = self.measure(self.plan(load_item(rec, opts)))
+            item = load_item(rec, opts)
+            plan = self.measure(self.plan(item))
+            plan.media_bytes = decoded_bytes(item)  # its media live on in the plan's prompts only
             return [(plan, j) for j in range(len(plan.prompts))]
 
         def run(items: list[tuple[Plan, int]]) -> list:
@@ -232,4 +265,5 @@ class Scorer:
             return items[0][0].combine(outs)
 
         return score_chunk(records, prepare, run, finish, self.token_batches(batch_size), on_failure,
-                           item_noun="prompt")
+                           item_noun="prompt", held_bytes=lambda items: items[0][0].media_bytes if items else 0,
+                           max_held_bytes=CHUNK_MEDIA_BYTES)

@@ -9,12 +9,16 @@ writer turns into that line's error output. Every other JSONL file the suite rea
 
 Numbers: `NaN`, `Infinity` and numbers beyond double range (`1e400`) are not JSON
 (RFC 8259). Python's `json` accepts them and would echo them as bare `NaN`, which no
-strict reader (nor a resumed run) accepts, so a line holding one is an error line, and
-a model output holding one is an error for that record (`dump_line`).
+strict reader (nor a resumed run) accepts, so `loads_strict` refuses them with their
+position (the scoring files and the service read with it): a line holding one is an error
+line, and a model output holding one is an error for that record (`dump_line`).
 """
 from __future__ import annotations
 
 import json
+import math
+import re
+import sys
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -43,13 +47,55 @@ def raw_lines(f: BinaryIO, max_bytes: int = MAX_LINE_BYTES) -> Iterator[bytes | 
         yield line.rstrip(b"\r\n") if line.endswith(b"\n") else line
 
 
+class _NotJson(ValueError):
+    """A token Python's parser takes but JSON does not; `loads_strict` finds where it is."""
+
+
 def _reject_constant(name: str):
-    raise ValueError(f"{name} is not a JSON value (RFC 8259)")
+    raise _NotJson(name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _NotJson(text)
+    return value
+
+
+# strings (skipped whole, escapes included) and the tokens that can be out of JSON's range
+_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|(-?Infinity|NaN)|(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)')
+
+
+def _offending(text: str) -> tuple[str, int, str] | None:
+    """(token, offset, why) of the first value in `text` that is not JSON or that a double cannot
+    hold; the text is otherwise well-formed (Python's parser read it)."""
+    for m in _TOKENS.finditer(text):
+        if m[1]:
+            return m[1], m.start(), "is not a JSON value (RFC 8259)"
+        if m[2]:
+            token = m[2]
+            if token.strip("-").isdigit():
+                if len(token.strip("-")) > sys.get_int_max_str_digits() > 0:
+                    return token[:20] + "...", m.start(), f"is an integer of {len(token)} digits, over the parser's limit"
+            elif math.isinf(float(token)):
+                return token, m.start(), "is out of double range (not a finite number)"
+    return None
 
 
 def loads_strict(text: str):
-    """`json.loads` without NaN/Infinity; every failure is a ValueError or RecursionError."""
-    return json.loads(text, parse_constant=_reject_constant)
+    """`json.loads` that takes only RFC 8259 JSON: NaN, Infinity and numbers beyond double range
+    (`1e400`) are refused like a syntax error, as a `json.JSONDecodeError` naming the position.
+    Every failure is a ValueError or a RecursionError."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # a hook above, or int() over its digit limit: find the token
+        found = _offending(text)
+        if found is None:
+            raise
+        token, pos, why = found
+        raise json.JSONDecodeError(f"{token} {why}", text, pos) from None
 
 
 def parse_line(raw: bytes | LineTooLong, lineno: int, max_bytes: int = MAX_LINE_BYTES):

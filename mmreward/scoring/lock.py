@@ -4,6 +4,10 @@ The lock is `flock` on the lock file, so the kernel drops it when its holder die
 `kill -9` included: a lock file that nobody holds is stale by definition, and the next run
 takes it over (and says whose it was). The file records its holder (pid, host, start time)
 so that a refused run can name it.
+
+One file may have several names: the lock file sits beside the *resolved* output (symlinks
+and `..` followed), and an output that exists is also flocked itself, so a run through a hard
+link to it is refused too.
 """
 from __future__ import annotations
 
@@ -47,8 +51,9 @@ class OutputLock:
 
     def __init__(self, target: str | os.PathLike):
         self.target = Path(target)
-        self.path = lock_path(self.target)
+        self.path = lock_path(self.target.resolve())  # every alias of one file meets at one lock file
         self.fd: int | None = None
+        self.file_fd: int | None = None  # the output itself, flocked: a hard link has no other meeting point
         self.taken_over: dict | None = None  # the holder of a stale lock this run took over
 
     def acquire(self) -> OutputLock:
@@ -82,9 +87,29 @@ class OutputLock:
         os.write(fd, json.dumps(me).encode())
         os.fsync(fd)
         self.fd = fd
+        try:
+            self._lock_output()
+        except BaseException:
+            self.release()
+            raise
         return self
 
+    def _lock_output(self) -> None:
+        try:
+            self.file_fd = os.open(self.target, os.O_RDONLY | os.O_NONBLOCK)
+        except FileNotFoundError:  # nothing there yet: no other name can point at it
+            return
+        try:
+            fcntl.flock(self.file_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputLockedError(
+                f"{self.target} is being written by another run under another name (a hard link to the "
+                "same file); wait for it to finish, or use another --output") from None
+
     def release(self) -> None:
+        if self.file_fd is not None:
+            os.close(self.file_fd)
+            self.file_fd = None
         if self.fd is None:
             return
         try:

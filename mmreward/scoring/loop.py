@@ -74,7 +74,8 @@ def fixed_batches(size: int) -> Callable[[list], list[range]]:
 def score_chunk(records: list, prepare: Callable[[Any], list], run: Callable[[list], list],
                 finish: Callable[[dict, list, list], dict], batches: Callable[[list], Iterable[Sequence[int]]],
                 on_failure: Callable[[BaseException, Any, bool], BaseException] | None = None,
-                item_noun: str = "item") -> list[dict]:
+                item_noun: str = "item", held_bytes: Callable[[list], int] | None = None,
+                max_held_bytes: int = 0) -> list[dict]:
     """One output dict per record, in order.
 
     `prepare(record)` -> the record's items (a RecordError, or a MemoryError while decoding its
@@ -82,17 +83,31 @@ def score_chunk(records: list, prepare: Callable[[Any], list], run: Callable[[li
     batching policy); `run(items)` -> one output per item, isolated (`run_isolated`, with
     `on_failure`); `finish(record, items, outputs)` -> the record's output dict without its id (a
     RecordError there is its error line too). A model failure names the record's item
-    (`item_noun` N) it happened on."""
+    (`item_noun` N) it happened on. `held_bytes(items)`: the decoded media a record's items hold;
+    once the records prepared so far hold more than `max_held_bytes`, they are scored (and
+    released) before the next record is prepared, so a chunk's media are bounded in memory."""
     outputs: list[dict | None] = [None] * len(records)
     plans: list[tuple[int, list]] = []
+    held = 0
     for i, rec in enumerate(records):
         rid = rec.get("id") if isinstance(rec, dict) else None
         try:
             plans.append((i, prepare(rec)))
+            held += held_bytes(plans[-1][1]) if held_bytes else 0
         except RecordError as exc:
             outputs[i] = error_output(rid, exc)
-        except MemoryError:  # its media alone do not fit (decoded images are full size)
+        except MemoryError:  # its media alone do not fit
             outputs[i] = error_output(rid, ModelInputError("out of memory while decoding its media"))
+        if held_bytes and held > max_held_bytes:
+            _score_plans(plans, records, outputs, run, finish, batches, on_failure, item_noun)
+            plans, held = [], 0
+    _score_plans(plans, records, outputs, run, finish, batches, on_failure, item_noun)
+    return outputs
+
+
+def _score_plans(plans: list[tuple[int, list]], records: list, outputs: list, run, finish, batches, on_failure,
+                 item_noun: str) -> None:
+    """Run the items of `plans` in the policy's batches; each record's output dict into `outputs`."""
     flat = [item for _, items in plans for item in items]
     results: list[Any] = [None] * len(flat)
     for batch in batches(flat):
@@ -112,4 +127,3 @@ def score_chunk(records: list, prepare: Callable[[Any], list], run: Callable[[li
             outputs[i] = {"id": rid, **finish(records[i], items, outs)}
         except RecordError as exc:
             outputs[i] = error_output(rid, exc)
-    return outputs

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from numbers import Real
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -54,6 +55,9 @@ class MediaOptions:
     #: the fps of a video given as frames when neither it nor its record says (transformers'
     #: Qwen-VL processors assume the same for bare frames)
     default_fps: float = 24.0
+    #: a record's images, each resized by this right after it is decoded (the model's own resize,
+    #: `mmreward.scoring.fit`); None keeps them at full size
+    image_fit: Callable | None = None
 
     @classmethod
     def with_caps(cls, options, **fields) -> MediaOptions:

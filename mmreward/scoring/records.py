@@ -53,7 +53,10 @@ def _load(values, kind: str, opts: MediaOptions, where: str, fps=None, raw: bool
     out = []
     for k, v in enumerate(_media_list(values, f"{where} {kind}")):
         try:
-            out.append(open_image(v, opts, k, raw=raw) if kind == "images" else open_video(v, opts, k, fps))
+            if kind == "images" and opts.image_fit is not None:
+                out.append(opts.image_fit(open_image(v, opts, k, raw=raw)))  # no full-size image kept past its fit
+            else:
+                out.append(open_image(v, opts, k, raw=raw) if kind == "images" else open_video(v, opts, k, fps))
         except MediaError as exc:
             raise type(exc)(f"{where}: {exc}") from None  # keeps the kind (MediaNotFoundError is retried)
     return out

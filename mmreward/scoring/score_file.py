@@ -87,6 +87,9 @@ class JsonlSource:
         return pos
 
     def check_part(self, line: dict, index: int, path: Path) -> None:
+        if not is_answer(line):  # e.g. the input itself given as --output: ids match, nothing is answered
+            raise InputError(f"{path} line {index + 1} is not an answer (no 'rewards' and no 'error'; keys "
+                             f"{sorted(map(str, line))[:6]}): is it an input file? use a new --output")
         if line.get("id") != self.ids[index]:
             raise InputError(f"{path} line for input line {index + 1} has id {line.get('id')!r}, the input "
                              f"{self.ids[index]!r}: is it the output of another input? use a new --output")
@@ -97,6 +100,11 @@ class JsonlSource:
             raise RuntimeError(f"the model answered input line {index + 1} (id {rid!r}) with id "
                                f"{output['id']!r}: its outputs are out of order")
         return {"id": rid, **{k: v for k, v in output.items() if k != "id"}}
+
+
+def is_answer(line: dict) -> bool:
+    """Whether an output line is what the writer writes for an entry: a result or an error line."""
+    return "rewards" in line or "error" in line
 
 
 def read_records(path: str | os.PathLike, max_line_bytes: int = MAX_LINE_BYTES) -> list:
@@ -227,7 +235,8 @@ def score_into(model, source, output_path, media_root=None, batch_size: int = 8,
     `model`: a reward model, or a zero-argument callable that loads one (called only when an
     entry needs the model, so a finished output costs no model load).
     """
-    out_path = Path(output_path)
+    # every name of the output (a symlink, a `..` detour) is one file: one lock, one set of parts
+    out_path = Path(output_path).resolve()
     if media_root is not None and not Path(media_root).is_dir():
         raise InputError(f"--media-root {str(media_root)!r} is not a directory")
     world = state.num_processes if state is not None else 1
@@ -266,8 +275,18 @@ def _score_share(model, source, plan: ResumePlan, out_path, media_root, batch_si
 def score_file(model, input_path, output_path, media_root=None, batch_size: int = 8, progress: bool = True,
                state=None, retry_errors: bool = False, max_line_bytes: int = MAX_LINE_BYTES) -> dict:
     """Score every line of the JSONL `input_path` into `output_path`; returns counts."""
+    if _same_file(input_path, output_path):
+        raise InputError(f"--output {str(output_path)!r} is the --input file; write the scores to a new file")
     source = JsonlSource(input_path, max_line_bytes)
     return score_into(model, source, output_path, media_root, batch_size, progress, state, retry_errors)
+
+
+def _same_file(a, b) -> bool:
+    """One file under two names (the same path, a symlink, a hard link, a `..` detour)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return False
 
 
 def summarize(out_path: Path, plan: ResumePlan) -> dict:

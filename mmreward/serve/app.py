@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
+from contextlib import contextmanager
 from dataclasses import asdict
 
 from mmreward.errors import MmrewardError
@@ -65,25 +68,62 @@ def connect(cfg: ServeConfig) -> bool:
 
     if ray.is_initialized():
         return False
-    if cfg.address:
-        ray.init(address=cfg.address, log_to_driver=False)
-        return False
-    # "local": never attach to someone else's cluster found through RAY_ADDRESS or /tmp/ray
-    ray.init(address="local", num_cpus=cfg.num_cpus, include_dashboard=False, log_to_driver=False)
+    # `mmreward serve` calls this off the main thread on purpose, so that Ray keeps its hands off
+    # the signal handlers: Ray's note that it then sets no SIGTERM handler of its own is moot.
+    # Ray 2.60 turns token authentication on for a new local cluster and warns how to opt out: this
+    # cluster is this command's alone and the secure default is right for it, so the advice is not
+    # the user's business (RAY_AUTH_MODE set before Ray is imported also silences it).
+    with _dropped("ray._private.worker", "SIGTERM handler is not set"), \
+            _dropped("ray._private.authentication.authentication_token_setup",
+                     "Token authentication is enabled for this Ray cluster"):
+        if cfg.address:
+            ray.init(address=cfg.address, log_to_driver=False)
+            return False
+        # "local": never attach to someone else's cluster found through RAY_ADDRESS or /tmp/ray
+        ray.init(address="local", num_cpus=cfg.num_cpus, include_dashboard=False, log_to_driver=False)
     return True
 
 
-def start(load_kwargs: dict, cfg: ServeConfig):
-    """Start Serve on cfg.host:cfg.port and deploy the application; returns the ingress handle."""
+@contextmanager
+def _dropped(logger: str, prefix: str):
+    """Inside the block, `logger` drops records whose message starts with `prefix`."""
+    def keep(record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(prefix)
+
+    logging.getLogger(logger).addFilter(keep)
+    try:
+        yield
+    finally:
+        logging.getLogger(logger).removeFilter(keep)
+
+
+def start(load_kwargs: dict, cfg: ServeConfig, stopping: threading.Event | None = None):
+    """Start Serve on cfg.host:cfg.port, deploy the application and wait until it runs; returns
+    the ingress handle, or None when `stopping` is set first (the deployment is left to the
+    shutdown: a stop during minutes of model loading is prompt)."""
     from ray import serve
 
     serve.start(http_options={"host": cfg.host, "port": cfg.port,
                               # Ray's own bound, past the ingress's own 504
                               "request_timeout_s": cfg.request_timeout_s + 30})
-    try:
-        return serve.run(build_app(load_kwargs, cfg), name=cfg.app_name, route_prefix="/")
-    except RuntimeError as exc:  # a replica failed to start (bad model, out of memory, ...)
-        raise MmrewardError(f"the reward service failed to start: {exc} {why_not_running(cfg)}".strip()) from None
+    # serve.run_many starts Serve again, finds the instance just started and says that "new
+    # http_options will not be applied": it has none, the ones above are in force. It does not wait
+    # for the application: Ray's own wait cannot be interrupted, and a wait left running in another
+    # thread calls into Ray after the shutdown (its core worker then ends the process, exit 1)
+    with _dropped("ray.serve", "Connecting to existing Serve app"):
+        handle, = serve.run_many([serve.RunTarget(build_app(load_kwargs, cfg), name=cfg.app_name, route_prefix="/")],
+                                 wait_for_ingress_deployment_creation=False, wait_for_applications_running=False)
+    while True:
+        app = serve.status().applications.get(cfg.app_name)
+        if app is not None and app.status == "RUNNING":
+            return handle
+        if app is not None and app.status == "DEPLOY_FAILED":  # a replica failed to start (bad model, out of memory, ...)
+            raise MmrewardError(f"the reward service failed to start: Deploying application {cfg.app_name} failed: "
+                                f"{app.message} {why_not_running(cfg)}".strip())
+        if stopping is None:
+            time.sleep(0.2)
+        elif stopping.wait(0.2):
+            return None
 
 
 def why_not_running(cfg: ServeConfig) -> str:

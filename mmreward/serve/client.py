@@ -7,8 +7,8 @@
 
 Long record lists are split into requests of `max_records_per_request` (the server's own
 limit when it is lower, read from /health once), sent up to `max_concurrency` at a time.
-Connection failures, 502 and 503 are retried with exponential backoff (a 503's Retry-After
-is honoured); other errors raise `ServiceError` with the server's message at once. In-memory
+Connection failures, 429, 502 and 503 are retried with exponential backoff (honouring
+Retry-After); other errors raise `ServiceError` with the server's message at once. In-memory
 media (PIL images, arrays, tensors, bytes, frames) are sent as data: URIs
 (`mmreward.serve.wire`); paths are sent as they are, for the server to read under its
 --media-root, unless `media_root` is given, in which case they are read here (confined to
@@ -27,7 +27,7 @@ import threading
 from mmreward.errors import MmrewardError, require
 from mmreward.serve.config import API_KEY_ENV
 
-RETRY_STATUS = (502, 503)
+RETRY_STATUS = (429, 502, 503)
 
 
 class ServiceError(MmrewardError):

@@ -50,20 +50,27 @@ class ServeConfig:
                 "with Retry-After"})
     request_timeout_s: float = field(default=300.0, metadata={
         "help": "a request not answered in this time gets 504 and its records are dropped"})
+    body_timeout_s: float = field(default=30.0, metadata={
+        "help": "a request whose body has not arrived in this time gets 408 (a slow client holds the "
+                "ingress this long at most)"})
+    max_receiving_per_client: int = field(default=64, metadata={
+        "help": "requests from one client address whose bodies are still arriving; more get 429 with "
+                "Retry-After, so slow connections from one address cannot take every slot of the ingress"})
     error_reward: float | None = field(default=None, metadata={
         "help": "/get_reward: the reward of an item that cannot be scored (flagged in extra_logs as "
                 "mmreward_error). Default: the request fails with 422 naming the item"})
     app_name: str = field(default="mmreward", metadata={"help": "Ray Serve application name"})
 
     def __post_init__(self):
-        for name in ("max_batch_size", "batch_size", "max_records_per_request", "max_queue", "port"):
+        for name in ("max_batch_size", "batch_size", "max_records_per_request", "max_queue", "port",
+                     "max_receiving_per_client"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         for name in ("max_wait_ms", "cpus_per_replica"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must not be negative, got {getattr(self, name)}")
-        if self.max_body_mb <= 0 or self.request_timeout_s <= 0:
-            raise ConfigError("--max-body-mb and --request-timeout-s must be positive")
+        if self.max_body_mb <= 0 or self.request_timeout_s <= 0 or self.body_timeout_s <= 0:
+            raise ConfigError("--max-body-mb, --request-timeout-s and --body-timeout-s must be positive")
         if self.replicas is not None and self.replicas < 1:
             raise ConfigError(f"--replicas must be at least 1, got {self.replicas}")
         if self.max_records_per_request > self.max_queue:

@@ -7,9 +7,18 @@ and sends them to the model deployment, whose `serve.batch` merges pieces of con
 requests into batches and whose router spreads them over the replicas.
 
 Refusals, each a JSON `{"error": ...}` with its status: 401 (API key), 404/405, 400
-(not JSON, wrong shape), 413 (body or record count over the limit, checked before the body
-is read when it declares its length), 422 (`/get_reward` item that cannot be scored, unless
-`--error-reward`), 503 + Retry-After (queue full, draining, a replica lost), 504 (timeout).
+(not JSON, wrong shape), 408 (body not received within `--body-timeout-s`), 413 (body or
+record count over the limit, checked before the body is read when it declares its length),
+422 (`/get_reward` item that cannot be scored, unless `--error-reward`), 429 + Retry-After
+(more than `--max-receiving-per-client` bodies arriving from one address), 503 + Retry-After
+(queue full, draining, a replica lost), 504 (timeout).
+
+Slow clients: Ray's proxy hands a request to the ingress as soon as its headers arrive and
+streams the body after it, so a client that sends its body slowly holds one of the ingress's
+`max_ongoing_requests` slots while it does. The body timeout bounds how long, and the per-address
+limit how many: a flood of slow connections from one address is refused at once instead of
+leaving every other client waiting (until Ray's own cut-off of request_timeout_s + 30 s, a
+plain-text 408).
 A client that goes away mid-request cancels its pieces (`serve.batch` drops cancelled
 calls before they run) and its queue slots are released.
 """
@@ -20,6 +29,7 @@ import hmac
 import json
 import logging
 import time
+from collections import Counter
 
 from ray import serve
 from starlette.requests import Request
@@ -69,6 +79,7 @@ class Ingress:
     def __init__(self, model, settings: dict, api_key: str | None):
         self.model, self.cfg, self.api_key = model, ServeConfig(**settings), api_key
         self.metrics = Metrics()
+        self.receiving: Counter[str] = Counter()  # client address -> bodies still arriving
         self.queued = 0  # records admitted, not yet answered
         self.active = 0  # scoring requests being answered
         self.draining = False
@@ -105,7 +116,7 @@ class Ingress:
         self.authorize(request)
         if path == "/metrics":
             return Response(self.metrics.text(), media_type=CONTENT_TYPE_LATEST)
-        body = await read_body(request, self.cfg.max_body_bytes)
+        body = await self.receive(request)
         data = parse_json(body)
         if path == "/v1/score":
             return json_response(await self.answer(score_request(data)))
@@ -115,6 +126,26 @@ class Ingress:
             return json_response(unirl.score_response(requests, outputs, await self.served_info()))
         outputs = await self.answer(openrlhf_records(data))
         return json_response(openrlhf_response(outputs, self.cfg.error_reward))
+
+    async def receive(self, request: Request) -> bytes:
+        """The body, within the body timeout and the per-address limit of bodies arriving at once."""
+        client = request.client.host if request.client else "unknown"
+        if self.receiving[client] >= self.cfg.max_receiving_per_client:
+            self.metrics.errors.labels("client_limit").inc()
+            raise ProtocolError(429, f"{self.receiving[client]} requests from {client} are still sending their "
+                                     f"bodies (limit {self.cfg.max_receiving_per_client}); retry later",
+                                {"Retry-After": "1"})
+        self.receiving[client] += 1
+        try:
+            return await asyncio.wait_for(read_body(request, self.cfg.max_body_bytes), self.cfg.body_timeout_s)
+        except asyncio.TimeoutError:
+            self.metrics.errors.labels("body_timeout").inc()
+            raise ProtocolError(408, f"the request body did not arrive within {self.cfg.body_timeout_s:g} s "
+                                     "(--body-timeout-s)") from None
+        finally:
+            self.receiving[client] -= 1
+            if not self.receiving[client]:
+                del self.receiving[client]
 
     def authorize(self, request: Request) -> None:
         if self.api_key is None:
@@ -138,6 +169,8 @@ class Ingress:
                 "limits": {"max_records_per_request": cfg.max_records_per_request,
                            "max_body_bytes": cfg.max_body_bytes, "max_batch_size": cfg.max_batch_size,
                            "max_queue": cfg.max_queue, "request_timeout_s": cfg.request_timeout_s,
+                           "body_timeout_s": cfg.body_timeout_s,
+                           "max_receiving_per_client": cfg.max_receiving_per_client,
                            "reads_paths": cfg.media_root is not None}}
 
     # ------------------------------------------------------------------ scoring

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 
 from mmreward.errors import RecordError
 from mmreward.scoring.datauri import is_data_uri
+from mmreward.scoring.jsonl import loads_strict
 from mmreward.scoring.records import check_record
 
 
@@ -30,11 +31,18 @@ class ProtocolError(Exception):
 
 
 def parse_json(body: bytes):
+    """A request body as strict JSON (RFC 8259, the scoring files' reader): NaN, Infinity and
+    1e400 are refused with their position, like any syntax error."""
     try:
-        return json.loads(body)
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(400, f"invalid JSON: not UTF-8 (byte 0x{body[exc.start]:02x} at offset "
+                                 f"{exc.start})") from None
+    try:
+        return loads_strict(text.removeprefix("\ufeff"))
     except RecursionError:
         raise ProtocolError(400, "invalid JSON: nested too deeply") from None
-    except (UnicodeDecodeError, ValueError) as exc:
+    except ValueError as exc:
         raise ProtocolError(400, f"invalid JSON: {exc}") from None
 
 
@@ -100,7 +108,7 @@ def openrlhf_label(label) -> dict:
     ground-truth string, None) carries no media."""
     if isinstance(label, str) and label.lstrip().startswith("{"):
         try:
-            label = json.loads(label)
+            label = loads_strict(label)
         except ValueError as exc:
             raise RecordError(f"label is not valid JSON ({exc})") from None
     if not isinstance(label, Mapping):

@@ -2,16 +2,16 @@
 
 Each item is a pair of flat-colour clips of one scene (same background colour,
 same slow brightness ramp). For each dimension d there is one evidence frame
-(candidate number `EVIDENCE[d]`, 1-based among the agent's N uniform candidate
+(candidate `EVIDENCE[d]`, 1-based among each video's N uniform candidate
 frames): the worse clip on d flashes a whole-frame red there, the better one
 does not (a tie: neither does). Nothing else differs between the clips, and the
-evidence frames are never among the initial uniform frames, so a judge that
-does not call select_frames sees two identical clips: its accuracy is chance.
+evidence frames are never among the initial frames (of any protocol's rule), so a
+judge that does not call select_frames sees two identical clips: its accuracy is chance.
 
 Built for a ~10M-parameter model trained from scratch on CPU: 56x56 frames (4
 visual tokens each), one whole-frame colour cue per dimension at fixed frame
-numbers, and formulaic cold-start traces (`traces.jsonl`) that select exactly
-the evidence frames in one call and answer correctly.
+numbers, and formulaic cold-start traces (`traces.jsonl`, in the config's protocol) that
+select exactly the evidence frames of both videos in one call and answer correctly.
 
     mmreward synth agent --out data/agent --n 200 --seed 0
     -> data/agent/videos/*.mp4, items.jsonl {"id", "prompt", "videos": [a, b], "labels"}, traces.jsonl
@@ -27,7 +27,9 @@ from video.sampling import uniform_indices
 from video.writer import write_mp4
 
 _STREAM = 3  # keeps this task's random streams apart from the other synthetic tasks'
-EVIDENCE = {"TA": 9, "VQ": 17, "MQ": 25}  # candidate frame number deciding each dimension
+# candidate frame (per video) deciding each dimension: between the initial frames of both the
+# published protocol's stride rule (1, 9, 17, 25 of 32) and the v1 uniform rule (5, 13, 21, 29 of 32)
+EVIDENCE = {"TA": 7, "VQ": 15, "MQ": 23}
 FLASH = (220, 40, 40)  # the defect: a whole red frame
 BACKGROUNDS = {"blue": (50, 80, 150), "green": (60, 130, 80), "grey": (120, 120, 120),
                "brown": (130, 100, 60), "purple": (100, 70, 140), "teal": (40, 120, 130)}
@@ -62,12 +64,11 @@ def make_agent_items(out_dir: str | Path, n: int, seed: int = 0, frames: int = 3
 
 def evidence_frames(frames: int, config) -> dict[str, int]:
     """{dimension: 0-based frame index in the clip}, checked to avoid every initial frame."""
-    from mmreward.agent.prompts import initial_frame_numbers
-
     if frames < 4:
         raise ValueError("frames must be >= 4")
     candidates = uniform_indices(frames, config.candidate_frames)
-    shown = {candidates[j - 1] for j in initial_frame_numbers(config)}
+    first = config.speaks.opening("", 2, config)[1]["content"]
+    shown = {candidates[item["frame"] - 1] for item in first if item.get("type") == "image"}
     out = {}
     for dim in config.dimensions:
         number = EVIDENCE.get(dim)
@@ -114,18 +115,26 @@ def _ramp(rgb, frames: int, size: int, brighten: bool) -> np.ndarray:
     return np.broadcast_to(colours[:, None, None, :], (frames, size, size, 3)).copy()
 
 
-def cold_start_texts(labels: dict[str, int], dims=("TA", "VQ", "MQ")) -> list[str]:
-    """The two assistant turns of a perfect trace: select the evidence frames, then answer."""
-    numbers = [EVIDENCE[d] for d in dims]
-    call = json.dumps({"name": "select_frames", "arguments": {"target_frames": numbers}})
-    first = ("The initial frames look the same. I check frames "
-             f"{', '.join(map(str, numbers))}.\n<tool_call>{call}</tool_call>")
+def evidence_numbers(config, dims=("TA", "VQ", "MQ")) -> list[int]:
+    """The frame numbers (as the protocol numbers them) of every video's evidence frames."""
+    p = config.speaks
+    return sorted({p.number(v, EVIDENCE[d], config) for v in range(2) for d in dims})
+
+
+def cold_start_texts(labels: dict[str, int], dims=("TA", "VQ", "MQ"), config=None) -> list[str]:
+    """The two assistant turns of a perfect trace in the config's protocol: select the evidence
+    frames of both videos, then answer."""
+    from mmreward.agent.config import AgentConfig
+
+    config = config or AgentConfig()
+    numbers = evidence_numbers(config, dims)
+    first = config.speaks.write_call(numbers, dims, note="The initial frames look the same. I check frames "
+                                     f"{', '.join(map(str, numbers))}.")
     notes = []
     for d in dims:
         who = labels[d]
         notes.append(f"Frame {EVIDENCE[d]} ({d}): " + ("no flash." if who == 0 else f"video {3 - who} flashes red."))
-    answer = ", ".join(f"{d}: {labels[d]}" for d in (*dims, "OA"))
-    return [first, " ".join(notes) + f"\n<answer>{answer}</answer>"]
+    return [first, config.speaks.write_answer(labels, dims, note=" ".join(notes))]
 
 
 def cold_start_trace(item: dict, config=None):
@@ -134,7 +143,7 @@ def cold_start_trace(item: dict, config=None):
     from mmreward.agent.episode import scripted_trace
 
     config = config or AgentConfig()
-    texts = cold_start_texts(item["labels"], config.dimensions)
+    texts = cold_start_texts(item["labels"], config.dimensions, config)
     return scripted_trace(item["prompt"], item["videos"], texts, config, id=item["id"], labels=item["labels"])
 
 

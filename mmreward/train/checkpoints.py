@@ -11,6 +11,11 @@ Fault injection: with `MMREWARD_CRASH_AT=checkpoint-N` in its environment a proc
 itself (SIGKILL) while writing that checkpoint, after the weights and before the state file
 that completes it (Trainer stages: before the optimizer; GRPO: before grpo_state.json): the
 same point on every run, so the kill-during-save test does not depend on timing.
+
+A checkpoint also lists every file it holds, with its size (`manifest.json`, written last, before
+the rename): a file damaged afterwards (truncated by a full disk, a copy cut short, a second run
+writing into the same --out) makes `resume_point` skip that checkpoint, with a warning naming the
+file, and fall back to the previous complete one.
 """
 from __future__ import annotations
 
@@ -18,12 +23,14 @@ import os
 import re
 import shutil
 import signal
+import json
 import sys
 from pathlib import Path
 
 STAGING = ".incomplete"
 PREFIX = "checkpoint-"
 CRASH_ENV = "MMREWARD_CRASH_AT"
+MANIFEST = "manifest.json"
 
 
 def step_of(path: Path) -> int | None:
@@ -56,6 +63,7 @@ def commit(out: str | Path, name: str, processes) -> Path:
     final = Path(out) / name
     if processes.is_main_process:
         staging = Path(out) / STAGING / name
+        write_manifest(staging)
         _fsync_tree(staging)  # the files are on disk before the name says they are complete
         if final.exists():  # the same step saved by an earlier run that went further: replace it
             replaced = Path(out) / STAGING / f"{name}.replaced"
@@ -91,11 +99,39 @@ def resume_point(out: str | Path, required: str, say: bool = True) -> Path | Non
     found = sorted((p for p in out.glob(f"{PREFIX}*") if p.is_dir() and step_of(p) is not None),
                    key=step_of, reverse=True)
     for path in found:
-        if (path / required).is_file():
+        damage = damaged(path)
+        if damage:
+            tell(f"warning: skipping {path}: {damage}")
+        elif (path / required).is_file():
             tell(f"resuming from {path} (step {step_of(path)})")
             return path
-        tell(f"warning: skipping {path}: it has no {required} (not a complete checkpoint)")
+        else:
+            tell(f"warning: skipping {path}: it has no {required} (not a complete checkpoint)")
     tell(f"no complete checkpoint in {out}: starting from the beginning")
+    return None
+
+
+def write_manifest(folder: Path) -> None:
+    files = {str(f.relative_to(folder)): f.stat().st_size for f in sorted(folder.rglob("*"))
+             if f.is_file() and f != folder / MANIFEST}
+    (folder / MANIFEST).write_text(json.dumps({"files": files}, indent=1) + "\n")
+
+
+def damaged(folder: Path) -> str | None:
+    """What is wrong with a committed checkpoint's files (None: nothing, or it predates manifests)."""
+    manifest = folder / MANIFEST
+    if not manifest.is_file():
+        return None
+    try:
+        files = json.loads(manifest.read_text())["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"its {MANIFEST} is unreadable"
+    for name, size in files.items():
+        path = folder / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if path.stat().st_size != size:
+            return f"{name} is damaged ({path.stat().st_size} bytes, {size} when it was written)"
     return None
 
 

@@ -18,6 +18,7 @@ from transformers.trainer_utils import SchedulerType
 
 from mmreward.errors import ConfigError
 from mmreward.launch import cpu_only
+from mmreward.train.sharding import require_deepspeed
 
 
 def default_bf16() -> bool:
@@ -36,16 +37,16 @@ BF16_HELP = ("bf16 autocast over the weights' own dtype (fp32 master weights unl
              "otherwise). Default: on where a GPU supports bf16, off on CPU")
 
 
-def refuse_sharding(stage: str, fsdp=None, deepspeed=None) -> None:
-    """FSDP and DeepSpeed are refused, not half-supported: see the README's training table."""
-    launched = [k for k in ("ACCELERATE_USE_FSDP", "ACCELERATE_USE_DEEPSPEED")
-                if os.environ.get(k, "").lower() in ("1", "true", "yes")]
-    if fsdp or deepspeed or launched:
-        why = ("its rollouts generate with the whole policy on every process" if stage == "grpo" else
-               "its checkpoints are written in the reward-model layout from whole weights and resumed "
-               "by a strict load before the model is wrapped")
-        raise ConfigError(f"train {stage} does not support FSDP or DeepSpeed ({why}); run it under DDP: "
-                          "`accelerate launch` with a multi-GPU config without FSDP/DeepSpeed, or torchrun")
+# The TrainingArguments options `train STAGE --help` shows beside the stage's own (all of them:
+# --help-all); the rest keep the Trainer's defaults.
+BRIEF_TRAINER_OPTIONS = (
+    "max_steps", "optim", "weight_decay", "max_grad_norm", "fsdp", "fsdp_config", "deepspeed",
+    "activation_checkpointing", "gradient_checkpointing", "resume_from_checkpoint", "report_to")
+
+
+def world_size() -> int:
+    """Processes of this launch (torchrun / accelerate launch set WORLD_SIZE)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
 
 
 @dataclass(kw_only=True)
@@ -53,6 +54,7 @@ class TrainArguments(TrainingArguments):
     """TrainingArguments with the defaults of this project's recipes (every Trainer option stays available)."""
 
     stage: ClassVar[str] = "train"  # the subcommand, for messages
+    _argument_group_name: ClassVar[str] = "training"
 
     output_dir: str = field(metadata={
         "aliases": ["--out"], "help": "output directory: checkpoints, logs and the final model"})
@@ -78,16 +80,59 @@ class TrainArguments(TrainingArguments):
         "help": "keep False: the recipes' collators read fields the model does not take"})
     resume: bool = field(default=False, metadata={
         "help": "continue from the newest complete checkpoint in --out (incomplete ones are skipped)"})
+    overwrite: bool = field(default=False, metadata={
+        "help": "start over in an --out that holds an earlier run (its checkpoints and logs are removed)"})
+    fsdp_shard_size: int | None = field(default=None, metadata={
+        "help": "with --fsdp: hybrid sharding (HSDP), each model copy sharded over this many processes (e.g. "
+                "the GPUs of a node) and replicated across the groups. Default: one copy over all processes"})
+
+    @classmethod
+    def help_all_only(cls) -> set[str]:
+        """Options `--help` leaves to `--help-all`: the Trainer's own, except the few that matter here."""
+        inherited = TrainingArguments.__dataclass_fields__
+        return {name for name, f in cls.__dataclass_fields__.items()
+                if inherited.get(name) is f and name not in BRIEF_TRAINER_OPTIONS}
 
     def __post_init__(self):
         if self.use_cpu is None:  # without a GPU, torchrun processes must meet over gloo
             self.use_cpu = cpu_only()
         if self.bf16 is None:
             self.bf16 = default_bf16()
-        refuse_sharding(self.stage, self.fsdp, self.deepspeed)
+        require_deepspeed(self.deepspeed)
+        if self.fsdp:
+            # sharded states in checkpoints (each process writes its part); the whole model is written beside
+            config = self.fsdp_config if isinstance(self.fsdp_config, dict) else read_json(self.fsdp_config)
+            self.fsdp_config = {"state_dict_type": "SHARDED_STATE_DICT", **(config or {})}
+            self.parallelism_config = hybrid_sharding(self.fsdp_shard_size)
+        elif self.fsdp_shard_size:
+            raise ConfigError("--fsdp-shard-size applies to FSDP: add --fsdp")
         super().__post_init__()
         if self.use_cpu:
             self.dataloader_pin_memory = False  # nothing to pin for
+
+
+def read_json(path: str | None) -> dict | None:
+    if path is None:
+        return None
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"--fsdp-config {path}: cannot be read as JSON ({exc})") from None
+
+
+def hybrid_sharding(shard_size: int | None):
+    """accelerate's ParallelismConfig for HSDP: shard within groups of `shard_size`, replicate across."""
+    world = world_size()
+    if not shard_size or world == 1:  # one process: nothing to shard (a --plan may still name a size)
+        return None
+    if shard_size < 1 or world % shard_size:
+        raise ConfigError(f"--fsdp-shard-size {shard_size} must divide the number of processes ({world})")
+    if cpu_only():  # accelerate checks its ParallelismConfig against GPU process groups only
+        raise ConfigError("--fsdp-shard-size: hybrid sharding runs on GPU processes only; on CPU processes "
+                          "shard over all of them (--fsdp alone)")
+    from accelerate.parallelism_config import ParallelismConfig
+
+    return ParallelismConfig(dp_shard_size=shard_size, dp_replicate_size=world // shard_size)
 
 
 def stage_default(base: type, name: str, default):
@@ -112,3 +157,11 @@ def pairwise_accuracy(rm, records: list[dict], media_root=None, batch_size: int 
 def write_summary(out: str, summary: dict) -> None:
     Path(out).mkdir(parents=True, exist_ok=True)
     Path(out, "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def add_to_summary(out: str, **entries) -> dict:
+    """train_summary.json with `entries` put first (a recipe's own figures beside the run's)."""
+    path = Path(out, "train_summary.json")
+    summary = {**entries, **(json.loads(path.read_text()) if path.is_file() else {})}
+    write_summary(out, summary)
+    return summary

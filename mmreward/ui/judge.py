@@ -205,26 +205,29 @@ def run_agent(rm, root: Path, names: list[str], prompt: str, config=None) -> dic
 
     Returns {"turns": [(role, text)] (the conversation after the system prompt),
     "frames": [(PIL image, caption)] (every frame it selected, each once), "judgments"
-    ({dimension: "A" | "B" | "tie"} or None), "format_valid", "stop_reason", "tool_errors"},
-    or {"error": "..."}.
+    ({dimension: "A" | "B" | "tie"} or None), "format_valid", "stop_reason", "tool_errors",
+    "trace" (its turns as the model saw them, `mmreward.agent.turns`)}, or {"error": "..."}.
     """
     try:
         from mmreward.agent import AgentConfig, rollout
         from mmreward.agent.frames import FrameStore
+        from mmreward.agent.turns import turn_records
 
         cfg = config or AgentConfig()
         trace = rollout(rm.module.backbone, rm.processor, list(names), prompt, cfg, media_root=str(root))
-        picks = list(dict.fromkeys((s["video"], s["frame"]) for call in trace.selected_frames for s in call))
-        with FrameStore(list(names), cfg.candidate_frames, cfg.frame_max_pixels, root) as store:
-            frames = [(store.image(v, f), f"video {SIDES[v]}, frame {f}/{cfg.candidate_frames}")
-                      for v, f in picks]
+        picks = list(dict.fromkeys((s["video"], s["frame"], s.get("number", s["frame"]))
+                                   for call in trace.selected_frames for s in call))
+        with FrameStore.for_config(list(names), cfg, root) as store:
+            frames = [(store.image(v, f), f"video {SIDES[v]}, frame {f}/{cfg.candidate_frames}"
+                       + (f" (#{n})" if n != f else "")) for v, f, n in picks]
         return {"turns": [(m["role"], _text_of(m.get("content"))) for m in trace.messages
                           if m.get("role") != "system"],
                 "frames": frames,
                 "judgments": {d: VERDICTS.get(v, str(v)) for d, v in trace.judgments.items()}
                 if trace.judgments else None,
                 "format_valid": trace.format_valid, "stop_reason": trace.stop_reason,
-                "tool_errors": list(trace.tool_errors)}
+                "tool_errors": list(trace.tool_errors),
+                "trace": [turn_records(trace, cfg.memory_window, rm.processor)]}
     except Exception as exc:  # noqa: BLE001 - the rewards above still stand
         log.exception("agent rollout failed")
         return {"error": f"the agent failed ({type(exc).__name__}: {exc})"}

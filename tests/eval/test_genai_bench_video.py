@@ -84,7 +84,7 @@ def test_judge_text_fixture_with_ties_and_unparseable(tmp_path):
     out = compute(g.NAME, items, preds)
     # right, wrong, right ([[A=B]] fits a tie), unparseable counts wrong: 2 of 4
     assert out["all/accuracy"] == pytest.approx(0.5)
-    assert out["all/n"] == 4
+    assert out["all/n"] == 4 and out["all/unparsed"] == 1 and out["all/skipped"] == 0  # counted, and said
 
 
 def test_rewards_fixture_against_tie_functions(tmp_path):

@@ -47,7 +47,7 @@ def test_judge_text_with_seeded_random_fallback(tmp_path):
     assert out["all/accuracy"] == pytest.approx(sum(hits) / len(hits))
     assert out["safety/bias/accuracy"] == float(hits[1])
     assert out["vqa/accuracy"] == pytest.approx((hits[6] + hits[7]) / 2)
-    assert out["all/n"] == 8
+    assert out["all/n"] == 8 and out["all/unparsed"] == 3 and out["all/skipped"] == 0  # coin-flipped, and said
 
 
 def test_rewards_ties_are_wrong(tmp_path):

@@ -80,7 +80,28 @@ def test_judge_text_unparseable_items_are_not_counted(tmp_path):
     assert out["hallucination/accuracy"] == 0.5 and out["general/accuracy"] == 1.0
     assert "reasoning/accuracy" not in out and "all/macro_accuracy" not in out
     assert out["all/accuracy"] == pytest.approx(2 / 3)
-    assert out["all/n"] == 3 and out["all/skipped"] == 1
+    assert out["all/n"] == 3 and out["all/skipped"] == 0 and out["all/unparsed"] == 1
+
+
+def test_eval_metrics_reports_unparsed_outputs_apart_from_skipped_items_naming_rows(tmp_path, capsys):
+    from eval.cli import METRICS
+    from mmreward.cli import main
+
+    data = _fixture(tmp_path)
+    preds = write_jsonl(tmp_path / "p.jsonl", [{"row": 0, "output": "I cannot decide"},
+                                               {"row": 1, "error": "image missing"},
+                                               {"row": 3, "output": "Therefore Answer 3 is better"}])
+    assert main(["eval", "metrics", "--benchmark", vl.NAME, "--data", str(data), "--predictions", str(preds),
+                 "--json"]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert (out["all/n"], out["all/skipped"], out["all/unparsed"]) == (0, 2, 2)
+    assert captured.err.strip().splitlines() == [
+        "note: 1 of 4 items have no prediction and are skipped (row 2)",
+        "note: 1 of 4 items have an error line and are skipped (row 1)",
+        "note: 2 of 2 judge outputs have no verdict the official parser reads (rows 0, 3); not counted, as the "
+        "official cal.py (all/unparsed)"]
+    assert "all/unparsed = judge outputs" in METRICS.epilog
 
 
 def test_equal_rewards_are_wrong(tmp_path):

@@ -96,3 +96,17 @@ def test_unknown_frames_fall_back_to_a_count():
 def test_negative_window_is_an_error(chat):
     with pytest.raises(ValueError):
         apply_memory_window(chat, p=-1)
+
+
+def test_a_message_can_say_what_its_images_become(chat):
+    """The published VR-Thinker rollouts cut a forgotten image ("dropped_as": ""); its authors'
+    training copy wrote "< No Focus >" for each one."""
+    cut = [dict(m, dropped_as="") if is_tool_result(m) else m for m in chat]
+    out = apply_memory_window(cut, 1)
+    assert out[3]["content"] == [{"type": "text", "text": "Frames [12, 16] of video 1:"},
+                                 {"type": "text", "text": "end of tool result"}]
+    assert out[7] is cut[7] and count_images(out) == 1 + 3
+    marked = apply_memory_window([dict(m, dropped_as="< No Focus >") if is_tool_result(m) else m for m in chat], 0)
+    texts = [c["text"] for c in marked[3]["content"]]
+    assert texts == ["Frames [12, 16] of video 1:", "< No Focus >", "< No Focus >", "end of tool result"]
+    assert count_images(marked) == 1

@@ -23,8 +23,8 @@ def _given_or_default(cls, leave_out: tuple[str, ...]) -> list:
             continue
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         shown = " ".join(map(str, default)) if isinstance(default, list) else default
-        out.append((f.name, hints[f.name] | None,
-                    field(default=None, metadata={**f.metadata, "help": f"{f.metadata['help']} (default: {shown})"})))
+        help = f.metadata["help"] if default is None else f"{f.metadata['help']} (default: {shown})"  # None: the help says
+        out.append((f.name, hints[f.name] | None, field(default=None, metadata={**f.metadata, "help": help})))
     return out
 
 
@@ -118,8 +118,7 @@ class StoreCache:
         if key in self._stores:
             self._stores.move_to_end(key)
             return self._stores[key]
-        store = FrameStore(list(videos), self.config.candidate_frames, self.config.frame_max_pixels,
-                           self.media_root)
+        store = FrameStore.for_config(list(videos), self.config, self.media_root)
         self._stores[key] = store
         if len(self._stores) > self.size:
             self._stores.popitem(last=False)[1].close()

@@ -1,26 +1,29 @@
 """GRPO for the video agent on multi-turn rollouts (`mmreward train grpo`).
 
 Recipe, one optimiser step at a time:
-  1. collect: G rollouts per item with the current policy (`agent.loop.rollout_batch`, sampling),
-     seeded by (seed, step, the item's place in the step): the same on resume, and the same
-     whatever the number of processes;
+  1. collect: G rollouts per item with the current policy (`rollouts.collect`: the agent loop,
+     sampling; or a vLLM engine given the policy's weights, LoRA merged in, `--engine vllm`), seeded by (seed, step, the item's place
+     in the step): the same on resume, and the same whatever the number of processes;
   2. score: reward = format + accuracy (alpha * overall + (1 - alpha) * mean over dimensions),
-     advantages normalised within each group (`grpo_loss.group_advantages`);
+     advantages normalised within each group (`objectives.group_advantages`);
   3. sequences: every assistant turn of every rollout, in the context it was written in
      (memory window as at inference), loss only on the model's own tokens (`agent_data`);
-  4. old log-probs (policy before the update) and reference log-probs (frozen model), no grad;
-  5. update: --ppo-epochs passes of the clipped-ratio loss + beta * k3 KL (`grpo_loss.grpo_loss`).
-Processes: DDP under accelerate; each process rolls out its own items and DDP averages the
-gradients (`update`). Precision: bf16 autocast over fp32 master weights where a GPU supports it
-(`--bf16`). FSDP and DeepSpeed are refused. An atomic checkpoint (model, optimizer, RNG, step)
-every --save-steps and at the end; --resume continues from the newest complete one. Logs go to
-stdout and <out>/grpo_log.jsonl.
+  4. old log-probs (policy before the update) and reference log-probs (frozen model, or the policy
+     with its LoRA adapters switched off), no grad;
+  5. update: --ppo-epochs passes of the clipped-ratio loss + beta * k3 KL (`grpo_update.update`).
+Processes: DDP or FSDP2 (`--fsdp`) under accelerate, DeepSpeed ZeRO-1/2 passed through
+(`--deepspeed`, needs a GPU). Each process rolls out its own items; under FSDP the weights are
+gathered on every process for the rollouts and the frozen log-probs (`sharding.gathered`), and
+sharded again for the update. Precision: bf16 autocast over fp32 master weights where a GPU supports
+it (`--bf16`). An atomic checkpoint (model, optimizer, RNG, step; sharded states under FSDP) every
+--save-steps and at the end; --resume continues from the newest complete one. A non-finite loss or
+weight stops the run before anything of that step is saved. Logs go to stdout and
+<out>/grpo_log.jsonl; the final policy (LoRA: merged, unless --lora-save adapters) to --out.
 """
 from __future__ import annotations
 
 import json
 import time
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -29,17 +32,20 @@ import numpy as np
 import torch
 
 from mmreward.engines import check_engine
-from mmreward.errors import ConfigError, InputError
-from mmreward.launch import cpu_only
-from mmreward.train import checkpoints
+from mmreward.errors import ConfigError, InputError, TrainingError
+from mmreward.train import checkpoints, sharding
 from mmreward.train.agent.common import StoreCache, default_media_root, load_policy, read_items
-from mmreward.train.agent.data import collate_turns, encode_trace_turn
+from mmreward.train.agent.data import encode_trace_turn
+from mmreward.train.agent.grpo_update import frozen_logprobs, micro_batches, update
 from mmreward.train.agent.logprobs import TokenLogprobs
-from mmreward.train.common import BF16_HELP, default_bf16, refuse_sharding
-from mmreward.train.objectives import grpo_loss
 from mmreward.train.agent.rollouts import batch_examples, collect
+from mmreward.train.common import BF16_HELP, default_bf16, write_summary
+from mmreward.train.lora import NO_LORA, MergedWeights, adapters_disabled, export_merged, prepare
+from mmreward.train.plan import zero_stage
+from mmreward.train.step_log import ADVICE, append_log, check_weights, read_log, trim_log
 
 STATE_NAME = "grpo_state.json"  # the step; written last into a checkpoint
+LOG_NAME = "grpo_log.jsonl"
 
 
 @dataclass
@@ -71,8 +77,21 @@ class GRPOConfig:
     vllm_gpu_memory_utilization: float = field(default=0.3, metadata={
         "help": "--engine vllm on a GPU: the share of its memory the engine takes (the trainer has the rest)"})
     bf16: bool | None = field(default=None, metadata={"help": BF16_HELP, "nargs": "?", "const": True})
+    activation_checkpointing: bool = field(default=False, metadata={
+        "aliases": ["--gradient-checkpointing"], "nargs": "?", "const": True,
+        "help": "activation checkpointing in the update: less memory, one more forward per layer"})
+    fsdp: bool = field(default=False, metadata={
+        "help": "shard weights, gradients and optimizer state over the processes (FSDP2); the rollouts "
+                "generate with the weights gathered on every process", "nargs": "?", "const": True})
+    fsdp_shard_size: int | None = field(default=None, metadata={
+        "help": "with --fsdp: hybrid sharding, each copy sharded over this many processes. Default: all"})
+    deepspeed: str | None = field(default=None, metadata={
+        "help": "DeepSpeed JSON config (ZeRO stage 1 or 2; stage 3 shards the weights the rollouts need "
+                "whole: use --fsdp). Needs a GPU"})
     resume: bool = field(default=False, metadata={
         "help": "continue from the newest complete checkpoint in --out (incomplete ones are skipped)"})
+    overwrite: bool = field(default=False, metadata={
+        "help": "start over in an --out that holds an earlier run (its checkpoints and logs are removed)"})
 
     def __post_init__(self):
         if self.temperature <= 0:
@@ -84,7 +103,22 @@ class GRPOConfig:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.bf16 is None:
             self.bf16 = default_bf16()
-        check_engine(self.engine)
+        if self.fsdp and self.deepspeed:
+            raise ConfigError("give --fsdp or --deepspeed, not both")
+        if self.deepspeed and zero_stage(self.deepspeed) >= 3:
+            raise ConfigError("GRPO with DeepSpeed ZeRO-3: its rollouts need whole weights on every process; "
+                              "use --fsdp (gathers them for generation) or ZeRO-2")
+        if check_engine(self.engine) != "hf" and self.fsdp:
+            raise ConfigError(f"--engine {self.engine} with --fsdp: the engine takes whole weights, not FSDP "
+                              "shards; use DDP or --deepspeed (ZeRO-1/2), or --engine hf")
+
+    @classmethod
+    def help_all_only(cls) -> set[str]:
+        return set()  # all of GRPO's options are its own; the usage line is short all the same
+
+    @property
+    def output_dir(self) -> str:  # the Trainer stages' name for it
+        return self.out
 
 
 def rollout_seed(seed: int, step: int, place: int) -> int:
@@ -104,63 +138,9 @@ def step_items(items: list[dict], cfg: GRPOConfig, step: int, rank: int, world: 
     return [items[picks[i]] for i in places], [rollout_seed(cfg.seed, step, i) for i in places]
 
 
-@torch.no_grad()
-def frozen_logprobs(module, batches: list[dict]) -> list[torch.Tensor]:
-    return [module(**b)["logp"].detach() for b in batches]
-
-
-def update(accelerator, model, optimizer, batches, old, ref, advantages, cfg: GRPOConfig, spare) -> dict:
-    """--ppo-epochs optimiser steps over the micro-batches of one rollout batch.
-
-    DDP averages the gradients: the micro-batches accumulate under `no_sync` and the last backward
-    pass all-reduces them (bucketed). DDP needs the same number of backward passes on every
-    process, but processes hold different numbers of micro-batches (rollouts differ in length,
-    and groups that taught nothing are skipped), so the shorter ones add passes whose loss is
-    multiplied by 0 (over one of their own micro-batches, or `spare()` when they have none).
-    Each loss is normalised by the token count of the step over all processes, times the process
-    count (DDP divides by it): the step is the one a single process would take on the global batch.
-    """
-    local = torch.tensor([[sum(int(b["labels"][:, 1:].ne(-100).sum()) for b in batches), len(batches)]],
-                         device=accelerator.device)
-    counts = accelerator.gather(local)  # [processes, 2]
-    all_tokens, passes = int(counts[:, 0].sum()), int(counts[:, 1].max())
-    totals = {"loss": 0.0, "policy_loss": 0.0, "kl": 0.0, "clip_fraction": 0.0, "tokens": float(local[0, 0])}
-    if all_tokens == 0:  # no process has a token to learn from: leave the weights and Adam's moments alone
-        return totals
-    world = accelerator.num_processes
-    filler = batches[0] if batches else (spare() if passes else None)
-    for _ in range(cfg.ppo_epochs):
-        optimizer.zero_grad()
-        for i in range(passes):
-            real = i < len(batches)
-            b, o, r = (batches[i], old[i], ref[i]) if real else (filler, None, None)
-            with accelerator.no_sync(model) if i < passes - 1 else nullcontext():
-                out = model(**b)
-                o = out["logp"].detach() if o is None else o  # one pass: the rollout policy is this one
-                parts = grpo_loss(out["logp"], o, r, advantages[b["trace_index"]], out["mask"],
-                                  cfg.clip_eps, cfg.beta, num_tokens=all_tokens / world)
-                accelerator.backward(parts.loss if real else parts.loss * 0.0)
-            if real:  # token-weighted means over the step; their mean over processes is the global one
-                share = float(out["mask"].sum()) * world / all_tokens / cfg.ppo_epochs
-                totals["loss"] += float(parts.loss.detach()) / cfg.ppo_epochs
-                for k in ("policy_loss", "kl", "clip_fraction"):
-                    totals[k] += float(getattr(parts, k)) * share
-        if cfg.max_grad_norm:
-            accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-        optimizer.step()
-    return totals
-
-
-def micro_batches(examples, pad_id: int, size: int, device) -> list[dict]:
-    out = []
-    for i in range(0, len(examples), size):
-        b = collate_turns(examples[i:i + size], pad_id)
-        out.append({k: v.to(device) for k, v in b.items()})
-    return out
-
-
 def save_checkpoint(accelerator, out: str, step: int) -> None:
-    """Model, optimizer, the RNG states of every process and the step, atomically (`checkpoints`)."""
+    """Model, optimizer, the RNG states of every process and the step, atomically (`checkpoints`);
+    under FSDP each process writes its shard of the model and optimizer."""
     name = f"{checkpoints.PREFIX}{step}"
     staging = checkpoints.begin(out, name, accelerator)
     accelerator.save_state(str(staging))
@@ -174,27 +154,37 @@ def load_checkpoint(accelerator, path: Path) -> int:
     """Restore a checkpoint strictly (any key that does not match is an error); returns its step."""
     try:
         accelerator.load_state(str(path))
-    except (RuntimeError, OSError) as exc:  # load_state_dict(strict=True) names the keys
+    except (RuntimeError, OSError, ValueError) as exc:  # load_state_dict(strict=True) names the keys
         raise InputError(f"{path}: cannot resume from this checkpoint ({exc})") from None
     return json.loads((path / STATE_NAME).read_text())["step"]
 
 
-def log_line(out: str, record: dict) -> None:
-    print(json.dumps(record), flush=True)
-    with open(Path(out) / "grpo_log.jsonl", "a", encoding="utf-8") as f:
-        f.write(json.dumps(record) + "\n")
+def save_final(accelerator, model, processor, cfg, lora) -> None:
+    """The trained policy in --out: gathered from the shards under FSDP (with LoRA, only the adapters:
+    the base is --model's), merged into an ordinary checkpoint unless --lora-save adapters."""
+    state_dict = None
+    if accelerator.is_fsdp2:
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+        options = StateDictOptions(full_state_dict=True, cpu_offload=True, ignore_frozen_params=lora.enabled)
+        state_dict = get_model_state_dict(model, options=options)
+    if accelerator.is_main_process:
+        accelerator.unwrap_model(model).save_pretrained(cfg.out, processor, state_dict=state_dict)
+        if lora.enabled and lora.lora_save == "merged":
+            export_merged(cfg.out, lambda merged, out: merged.save_pretrained(out))
+        (Path(cfg.out) / "grpo_config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+    accelerator.wait_for_everyone()
 
 
-def trim_log(out: str, last_step: int) -> None:
-    """Drop the log lines of steps after `last_step`: a resumed run redoes them."""
-    path = Path(out) / "grpo_log.jsonl"
-    if path.is_file():
-        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-        path.write_text("".join(x for x in lines if json.loads(x)["step"] <= last_step), encoding="utf-8")
+def check_finite(accelerator, stats: dict, model, step: int) -> None:
+    if not np.isfinite(stats["loss"]):
+        raise TrainingError(f"training stopped at step {step}: the loss is not finite; nothing of this step "
+                            f"was saved ({ADVICE})")
+    check_weights(model.parameters(), accelerator, step)
 
 
 def train_grpo(policy, processor, ref_policy, items, agent_config, cfg: GRPOConfig, media_root=None,
-               on_step=None, reward_fn=None, engine=None):
+               on_step=None, reward_fn=None, lora=NO_LORA, engine=None):
     """The GRPO loop; returns the trained policy (unwrapped). Writes checkpoints, log and final model.
 
     `engine` (an `mmreward.engines.Engine`, e.g. vLLM; `--engine vllm` builds one in `main`)
@@ -203,52 +193,69 @@ def train_grpo(policy, processor, ref_policy, items, agent_config, cfg: GRPOConf
 
     `on_step(step, policy)`, if given, runs on the main process after each step is logged
     (e.g. a held-out evaluation); the policy's train/eval mode is restored afterwards.
-    `reward_fn(trace, item) -> float` replaces the rule reward (`grpo_rollouts.collect`).
+    `reward_fn(trace, item) -> float` replaces the rule reward (`rollouts.collect`).
+    `ref_policy`: the frozen KL reference (unused with LoRA: the policy with its adapters off).
+    With LoRA the engine is given the weights with the adapters merged in (`lora.MergedWeights`).
     """
-    from accelerate import Accelerator
+    prepare(policy, lora, cfg.seed)
+    if cfg.activation_checkpointing:
+        from mmreward.models.backbone import enable_checkpointing
 
-    refuse_sharding("grpo")
-    accelerator = Accelerator(cpu=cpu_only(), mixed_precision="bf16" if cfg.bf16 else "no")
-    Path(cfg.out).mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(cfg.seed)
+        enable_checkpointing(policy)
     # log-probs of the distribution the rollouts are sampled from (logits / temperature)
     model = TokenLogprobs(policy, cfg.temperature)
-    optimizer = torch.optim.AdamW(policy.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    accelerator = sharding.accelerator_for(model, cfg.bf16, cfg.fsdp, cfg.fsdp_shard_size, cfg.deepspeed,
+                                           cfg.micro_batch)
+    Path(cfg.out).mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    trained = [p for p in policy.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trained, lr=cfg.lr, weight_decay=cfg.weight_decay)
     model, optimizer = accelerator.prepare(model, optimizer)
     ref = None
-    if cfg.beta != 0:
-        ref = TokenLogprobs(ref_policy, cfg.temperature).to(accelerator.device).eval()
-        ref.requires_grad_(False)
+    if cfg.beta != 0 and not lora.enabled:
+        ref = sharding.shard_frozen(accelerator, TokenLogprobs(ref_policy, cfg.temperature).requires_grad_(False))
+        ref.eval()
     start = 0
     ckpt = checkpoints.resume_point(cfg.out, STATE_NAME, accelerator.is_main_process) if cfg.resume else None
     if ckpt is not None:
         start = load_checkpoint(accelerator, ckpt)
-        if accelerator.is_main_process:
-            trim_log(cfg.out, start)
+    if accelerator.is_main_process:
+        trim_log(cfg.out, start, LOG_NAME)
     rollout_config = agent_config.__class__.from_dict(
         {**agent_config.to_dict(), "temperature": cfg.temperature, "top_p": cfg.top_p})
     stores = StoreCache(agent_config, media_root, size=64)
     pad_id = processor.tokenizer.pad_token_id
     rank, world = accelerator.process_index, accelerator.num_processes
+    memory = {}
+
+    def measure():
+        if not memory:
+            memory.update(sharding.measured_bytes(model, optimizer))
+
     for step in range(start, cfg.steps):
         t0 = time.time()
         policy_now = accelerator.unwrap_model(model).policy
         mine, seeds = step_items(items, cfg, step, rank, world)
-        if engine is not None:
-            engine.load_weights(policy_now)
-        with accelerator.autocast():
+        if engine is not None:  # whole weights on this process (no FSDP with an engine: GRPOConfig)
+            engine.load_weights(MergedWeights(policy_now) if lora.enabled else policy_now)
+        with sharding.gathered(model), accelerator.autocast():
             batch = collect(policy_now, processor, mine, cfg.group_size, rollout_config, media_root, cfg.alpha,
                             seeds, reward_fn, engine)
-        t1 = time.time()
-        examples = batch_examples(batch, processor, stores, agent_config.memory_window,
-                                  skip_zero=cfg.beta == 0)
-        stats = dict(batch.stats)
-        batches = micro_batches(examples, pad_id, cfg.micro_batch, accelerator.device)
-        with accelerator.autocast():
+            t1 = time.time()
+            examples = batch_examples(batch, processor, stores, agent_config.memory_window,
+                                      skip_zero=cfg.beta == 0)
+            batches = micro_batches(examples, pad_id, cfg.micro_batch, accelerator.device)
             # with one pass the policy before the update *is* the rollout policy: `update` uses its
             # own log-probs, detached, and saves a forward
             old = frozen_logprobs(model, batches) if cfg.ppo_epochs > 1 else [None] * len(batches)
-            ref_lp = frozen_logprobs(ref, batches) if ref is not None else [None] * len(batches)
+            ref_lp = [None] * len(batches)
+            if cfg.beta != 0 and lora.enabled:
+                with adapters_disabled(policy_now):
+                    ref_lp = frozen_logprobs(model, batches)
+        if ref is not None:
+            with sharding.gathered(ref), accelerator.autocast():
+                ref_lp = frozen_logprobs(ref, batches)
+        stats = dict(batch.stats)
 
         def spare():  # a sequence of this process's own rollouts, for the passes it adds (`update`)
             first = batch.traces[0]
@@ -256,40 +263,46 @@ def train_grpo(policy, processor, ref_policy, items, agent_config, cfg: GRPOConf
             return micro_batches([ex], pad_id, 1, accelerator.device)[0]
 
         advantages = batch.advantages.flatten().to(accelerator.device)
-        stats.update(update(accelerator, model, optimizer, batches, old, ref_lp, advantages, cfg, spare))
+        stats.update(update(accelerator, model, optimizer, batches, old, ref_lp, advantages, cfg, spare,
+                            on_stepped=measure))
         stats = {k: float(accelerator.reduce(torch.tensor(float(v), device=accelerator.device), "mean"))
                  for k, v in stats.items()}
+        check_finite(accelerator, stats, model, step + 1)
         record = {"step": step + 1, **{k: round(v, 5) for k, v in stats.items()},
                   "rollout_s": round(t1 - t0, 2), "update_s": round(time.time() - t1, 2)}
         if accelerator.is_main_process:
-            log_line(cfg.out, record)
-            if on_step is not None:
-                was_training = policy_now.training
-                on_step(step + 1, policy_now)
-                policy_now.train(was_training)
+            print(json.dumps(record), flush=True)
+            append_log(cfg.out, record, LOG_NAME)
+        if on_step is not None:
+            with sharding.gathered(model):  # under FSDP every process gathers, the main one evaluates
+                if accelerator.is_main_process:
+                    was_training = policy_now.training
+                    on_step(step + 1, policy_now)
+                    policy_now.train(was_training)
         if cfg.save_steps and ((step + 1) % cfg.save_steps == 0 or step + 1 == cfg.steps):
             save_checkpoint(accelerator, cfg.out, step + 1)
     accelerator.wait_for_everyone()
-    final = accelerator.unwrap_model(model).policy
+    save_final(accelerator, model, processor, cfg, lora)
+    from accelerate.utils import gather_object
+
+    memory_per_process = gather_object([memory or None])
     if accelerator.is_main_process:
-        final.save_pretrained(cfg.out)
-        processor.save_pretrained(cfg.out)
-        (Path(cfg.out) / "grpo_config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+        write_summary(cfg.out, {"steps": cfg.steps, "log": read_log(cfg.out, LOG_NAME),
+                                "memory_per_process": memory_per_process})
     stores.close()
-    return final
+    return accelerator.unwrap_model(model).policy
 
 
-def main(model, data, agent, cfg: GRPOConfig) -> int:
-    """`model`: TrainModelOptions, `data`: ItemsData, `agent`: AgentOptions."""
-    refuse_sharding("grpo")  # before minutes of loading
+def main(model, data, agent, cfg: GRPOConfig, lora=NO_LORA) -> int:
+    """`model`: TrainModelOptions, `data`: ItemsData, `agent`: AgentOptions, `lora`: LoraOptions."""
     agent_config = agent.to_config()
     items = read_items(data.items)
     policy, processor = load_policy(model)
-    ref = load_policy(model, cfg.ref_model or model.model)[0] if cfg.beta != 0 else None
+    ref = load_policy(model, cfg.ref_model or model.model)[0] if cfg.beta != 0 and not lora.enabled else None
     engine = rollout_engine(cfg.engine, policy, processor, model.model, cfg.vllm_gpu_memory_utilization)
     try:
         train_grpo(policy, processor, ref, items, agent_config, cfg, default_media_root(data.items, data.media_root),
-                   engine=engine)
+                   lora=lora, engine=engine)
     finally:
         if engine is not None:
             engine.close()
@@ -300,8 +313,13 @@ def rollout_engine(name: str, policy, processor, model: str, gpu_memory_utilizat
     """None for the HF engine (the policy samples), else a vLLM engine on the checkpoint `model`."""
     if name == "hf":
         return None
-    from mmreward.engines.vllm import VLLMEngine, VLLMOptions
+    from mmreward.models.adapters import adapter_base
     from mmreward.models.backbone import resolve_name
+
+    if adapter_base(resolve_name(model)) is not None:
+        raise ConfigError(f"--engine {name}: {model} holds LoRA adapters, which the engine cannot load; give "
+                          "a merged checkpoint (--lora-save merged) or --engine hf")
+    from mmreward.engines.vllm import VLLMEngine, VLLMOptions
 
     dtype = str(policy.dtype).removeprefix("torch.")
     return VLLMEngine(resolve_name(model), processor, VLLMOptions(dtype=dtype,

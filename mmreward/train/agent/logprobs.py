@@ -38,16 +38,28 @@ class TokenLogprobs(nn.Module):
         logp = logp.masked_scatter(mask, picked)
         return {"logp": logp, "mask": mask}
 
-    # what the Trainer's checkpoints need: the policy's own checkpoint directory, loaded back strictly
-    def save_pretrained(self, directory, processor=None) -> None:
-        self.policy.save_pretrained(directory)
+    # what the Trainer's checkpoints need: the policy's own checkpoint directory (its adapters, with
+    # LoRA), loaded back strictly; `state_dict`: this module's weights gathered from shards
+    def save_pretrained(self, directory, processor=None, state_dict=None) -> None:
+        from mmreward.models.adapters import save_backbone
+        from mmreward.models.reward_module import part
+
+        save_backbone(self.policy, directory, part(state_dict, "policy."))
         if processor is not None:
             processor.save_pretrained(directory)
 
     def load_weights(self, directory) -> None:
+        from mmreward.models.adapters import has_adapters, load_adapters_strictly
         from mmreward.models.reward_module import load_weights_strictly
 
-        load_weights_strictly(self.policy, directory)
+        (load_adapters_strictly if has_adapters(self.policy) else load_weights_strictly)(self.policy, directory)
+
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs=None, activation_checkpointing_kwargs=None, **_):
+        from mmreward.models.backbone import enable_checkpointing
+
+        enable_checkpointing(self.policy, gradient_checkpointing_kwargs or activation_checkpointing_kwargs)
+
+    activation_checkpointing_enable = gradient_checkpointing_enable
 
 
 def causal_lm_loss(logp: torch.Tensor, mask: torch.Tensor, num_items: int | None = None) -> torch.Tensor:

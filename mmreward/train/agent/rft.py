@@ -23,7 +23,8 @@ from mmreward.engines import check_engine
 from mmreward.errors import ConfigError
 from mmreward.launch import process_state
 from mmreward.train.agent.common import default_media_root, load_policy, read_items
-from mmreward.train.common import TrainArguments, stage_default
+from mmreward.train.common import TrainArguments, add_to_summary, stage_default
+from mmreward.train.lora import NO_LORA
 from mmreward.train.agent.sft_traces import train_on_traces
 
 SAMPLES_NAME = "rft_traces.jsonl"
@@ -135,8 +136,8 @@ def sample_phase(cfg: RFTConfig, policy, processor, items, agent_config, media_r
     return json.loads((out / KEEP_RATE_NAME).read_text())
 
 
-def main(model, data, agent, cfg: RFTConfig) -> int:
-    """`model`: TrainModelOptions, `data`: ItemsData, `agent`: AgentOptions."""
+def main(model, data, agent, cfg: RFTConfig, lora=NO_LORA) -> int:
+    """`model`: TrainModelOptions, `data`: ItemsData, `agent`: AgentOptions, `lora`: LoraOptions."""
     from mmreward.agent.trace import read_traces
 
     agent_config = agent.to_config()
@@ -158,7 +159,8 @@ def main(model, data, agent, cfg: RFTConfig) -> int:
         if main_process:
             print("rft: no rollout was kept; nothing to fine-tune on", flush=True)
         return 1
-    train_on_traces(traces, policy, processor, agent_config, cfg, media_root)
+    train_on_traces(traces, policy, processor, agent_config, cfg, media_root, lora)
     if main_process:
+        add_to_summary(cfg.output_dir, sampling=report)
         (Path(cfg.output_dir) / "agent_config.json").write_text(json.dumps(agent_config.to_dict(), indent=2) + "\n")
     return 0

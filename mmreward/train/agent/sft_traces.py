@@ -21,7 +21,8 @@ from mmreward.launch import process_state
 from mmreward.train.agent.common import StoreCache, default_media_root, load_policy
 from mmreward.train.agent.data import TurnCollator, encode_trace_turn
 from mmreward.train.agent.logprobs import TokenLogprobs, causal_lm_loss
-from mmreward.train.common import TrainArguments, stage_default, write_summary
+from mmreward.train.common import TrainArguments, add_to_summary, stage_default, write_summary
+from mmreward.train.lora import NO_LORA, prepare
 
 
 @dataclass(kw_only=True)
@@ -55,38 +56,43 @@ class TraceTurnDataset(torch.utils.data.Dataset):
 
 def token_nll(model, inputs, num_items_in_batch=None):
     out = model(**inputs)
-    return causal_lm_loss(out["logp"], out["mask"], num_items_in_batch)
+    # logged: this micro-batch's own mean (the loss is normalised by the whole step's token count)
+    return causal_lm_loss(out["logp"], out["mask"], num_items_in_batch), {
+        "loss": causal_lm_loss(out["logp"].detach(), out["mask"])}
 
 
-def train_on_traces(traces, policy, processor, agent_config, cfg: TrainArguments, media_root=None):
-    """SFT `policy` on `traces`; saves to cfg.output_dir; returns the Trainer's train output."""
-    from mmreward.train.trainer import RecipeTrainer, train_and_save
+def train_on_traces(traces, policy, processor, agent_config, cfg: TrainArguments, media_root=None, lora=NO_LORA):
+    """SFT `policy` on `traces` (with LoRA adapters when `lora` says so); saves the model and
+    train_summary.json to cfg.output_dir; returns the Trainer's train output."""
+    from mmreward.train.trainer import RecipeTrainer, run_summary, train_and_save
 
+    prepare(policy, lora, cfg.seed)
     policy.train()
     dataset = TraceTurnDataset(traces, processor, agent_config, media_root)
     trainer = RecipeTrainer(model=TokenLogprobs(policy), args=cfg, train_dataset=dataset,
                             data_collator=TurnCollator(processor.tokenizer.pad_token_id),
-                            processing_class=processor, loss_fn=token_nll)
+                            processing_class=processor, loss_fn=token_nll, lora=lora)
     result = train_and_save(trainer, cfg)
+    summary = run_summary(trainer, train_loss=result.training_loss)
+    if trainer.is_world_process_zero():
+        write_summary(cfg.output_dir, summary)
     policy.eval()
     dataset.stores.close()
     return result
 
 
-def main(model, data, agent, cfg: TraceSFTConfig) -> int:
-    """`model`: TrainModelOptions, `data`: TraceData, `agent`: AgentOptions."""
+def main(model, data, agent, cfg: TraceSFTConfig, lora=NO_LORA) -> int:
+    """`model`: TrainModelOptions, `data`: TraceData, `agent`: AgentOptions, `lora`: LoraOptions."""
     from mmreward.agent.trace import read_traces
 
     traces = read_traces(data.traces)
     agent_config = agent.to_config()
     policy, processor = load_policy(model)
-    result = train_on_traces(traces, policy, processor, agent_config, cfg,
-                             default_media_root(data.traces, data.media_root))
+    train_on_traces(traces, policy, processor, agent_config, cfg, default_media_root(data.traces, data.media_root),
+                    lora)
     if not process_state().is_main_process:
         return 0
-    summary = {"traces": len(traces), "train_loss": result.training_loss, "steps": result.global_step,
-               "agent_config": agent_config.to_dict()}
-    write_summary(cfg.output_dir, summary)
+    summary = add_to_summary(cfg.output_dir, traces=len(traces), agent_config=agent_config.to_dict())
     Path(cfg.output_dir, "agent_config.json").write_text(json.dumps(agent_config.to_dict(), indent=2) + "\n")
-    print(json.dumps(summary))
+    print(json.dumps({k: v for k, v in summary.items() if k not in ("log", "agent_config")}))
     return 0

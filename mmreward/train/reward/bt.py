@@ -1,7 +1,7 @@
 """Bradley-Terry training of the scalar reward head and backbone (BaseReward recipe).
 
     mmreward train bt --data train.jsonl --media-root DIR --out runs/bt [--eval-data test.jsonl]
-    accelerate launch -m mmreward.cli train bt ...      # several GPUs / nodes (DDP)
+    accelerate launch -m mmreward.cli train bt ... [--fsdp] [--lora-r 16]   # several GPUs / nodes
 
 Model: backbone + MLP heads. Data: records with 2 candidates and `chosen`,
 optionally `dimension_chosen: {"VQ": 0|1|null, ...}` for the named heads.
@@ -17,6 +17,7 @@ from mmreward.models.head import OVERALL
 from mmreward.scoring.batching import collate
 from mmreward.scoring.prompts import scalar_prompt
 from mmreward.train.common import TrainArguments
+from mmreward.train.lora import NO_LORA
 from mmreward.train.objectives import bradley_terry_loss
 
 
@@ -51,7 +52,8 @@ class PairCollator:
 def bt_loss(model, inputs, num_items_in_batch=None):
     rewards = model(**inputs["batch"])
     n = rewards[OVERALL].shape[0] // 2
-    loss = bradley_terry_loss(rewards[OVERALL][:n], rewards[OVERALL][n:])
+    chosen, rejected = rewards[OVERALL][:n], rewards[OVERALL][n:]
+    loss = bradley_terry_loss(chosen, rejected)
     for dim, labels in inputs["dimension_chosen"].items():
         rows = [i for i, lab in enumerate(labels) if lab is not None]  # ties carry no signal
         if not rows:
@@ -60,12 +62,13 @@ def bt_loss(model, inputs, num_items_in_batch=None):
         first, second = rewards[dim][:n][rows], rewards[dim][n:][rows]
         loss = loss + bradley_terry_loss(torch.where(agrees, first, second),
                                          torch.where(agrees, second, first))
-    return loss
+    margin = (chosen - rejected).detach()
+    return loss, {"accuracy": (margin > 0).float().mean(), "margin": margin.mean()}
 
 
-def main(model, data, cfg: BTConfig) -> int:
-    """`model`: TrainModelOptions, `data`: PreferenceData."""
+def main(model, data, cfg: BTConfig, lora=NO_LORA) -> int:
+    """`model`: TrainModelOptions, `data`: PreferenceData, `lora`: LoraOptions."""
     from mmreward.train.trainer import fit, load_reward_model
 
     rm = load_reward_model(model, data, "scalar", dimensions=cfg.dimensions)
-    return fit(rm, data, cfg, PairCollator(rm.processor, rm.config.dimensions), bt_loss)
+    return fit(rm, data, cfg, PairCollator(rm.processor, rm.config.dimensions), bt_loss, lora)

@@ -33,13 +33,25 @@ def examples() -> Path:
     return EXAMPLES
 
 
+SMALL = dict(initial_frames=2, candidate_frames=8, max_turns=3, max_frames_per_call=3, memory_window=1,
+             max_new_tokens=6, frame_max_pixels=56 * 56)
+
+
 @pytest.fixture(scope="session")
 def small_config():
+    """The published protocol (the default), small: 8 candidate frames a video (numbered 1..16 across
+    the pair), 2 shown first, 56x56 frames (4 image tokens each): fast on CPU."""
     from mmreward.agent.config import AgentConfig
 
-    # 8 candidate frames, 2 shown first, 56x56 frames (4 image tokens each): fast on CPU
-    return AgentConfig(initial_frames=2, candidate_frames=8, max_turns=3, max_frames_per_call=3,
-                       memory_window=1, max_new_tokens=6, frame_max_pixels=56 * 56)
+    return AgentConfig(**SMALL)
+
+
+@pytest.fixture(scope="session")
+def v1_config():
+    """The same sizes in the suite's first dialect ("mmreward-v1": per-video numbers 1..8)."""
+    from mmreward.agent.config import AgentConfig
+
+    return AgentConfig(protocol="mmreward-v1", **SMALL)
 
 
 @pytest.fixture(scope="session")

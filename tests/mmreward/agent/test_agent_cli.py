@@ -16,10 +16,14 @@ def test_agent_json_on_real_example_videos(capsys, examples):
     rc = main(["agent", "--prompt", "a dog running", "--videos", *videos, "--json", *SMALL])
     assert rc == 0
     trace = json.loads(capsys.readouterr().out)
-    for key in ("turns", "selected_frames", "judgments", "format_valid"):
+    for key in ("turns", "selected_frames", "judgments", "format_valid", "trace"):
         assert key in trace
-    assert len(trace["turns"]) == 2 and trace["format_valid"] is False  # random weights: noise
-    assert len(trace["prefill_tokens"]) == 2 and trace["videos"] == videos
+    assert trace["protocol"] == "vr-thinker" and trace["format_valid"] is False  # random weights: noise
+    assert len(trace["prefill_tokens"]) == len(trace["turns"]) == len(trace["trace"][0]) >= 1
+    assert trace["videos"] == videos
+    first = trace["trace"][0][0]
+    assert "The provided frames are downsampled from these videos" in first["prompt_text"]
+    assert [f["video"] for f in first["frames"]] == [1] * 4 + [2] * 4
 
 
 @pytest.mark.slow
@@ -29,10 +33,10 @@ def test_agent_media_root_and_scripted_real_frames(tiny, examples):
 
     model, processor = tiny
     config = AgentConfig(candidate_frames=16, max_turns=2, max_new_tokens=4, frame_max_pixels=56 * 56)
-    call = '<tool_call>{"name": "select_frames", "arguments": {"target_frames": [2, 16]}}</tool_call>'
+    call = config.speaks.write_call([2, 16, 18, 32], config.dimensions)  # frames 2 and 16 of each video
     tr = rollout(model, processor, ["example_2_A.mp4", "example_2_B.mp4"], "p", config, media_root=examples,
-                 script=[call, "<answer>TA: 1, VQ: 1, MQ: 2, OA: 1</answer>"])
-    assert tr.selected_frames[0] == [{"video": v, "frame": f} for v in (0, 1) for f in (2, 16)]
+                 script=[call, "<final answer>TA = 1, MQ = 2, VQ = 1, OA = 1</final answer>"])
+    assert [(s["video"], s["frame"]) for s in tr.selected_frames[0]] == [(v, f) for v in (0, 1) for f in (2, 16)]
     assert tr.format_valid and tr.judgments["MQ"] == 2
 
 
@@ -55,3 +59,38 @@ def test_synth_agent_command(tmp_path, capsys):
     assert [len(it["videos"]) for it in items] == [2, 2]
     assert all((tmp_path / v).is_file() for it in items for v in it["videos"])
     assert len((tmp_path / "traces.jsonl").read_text().splitlines()) == 2
+
+
+@pytest.mark.slow
+def test_agent_python_entry_takes_a_scripted_policy(clips):
+    """`commands.agent.judge(..., policy=fn)`: fn writes the turns (no model is loaded, only the
+    checkpoint's processor), the output carries the trace as the model would have seen it."""
+    from mmreward.agent.config import AgentConfig
+    from mmreward.commands.agent import AgentRunConfig, judge
+    from mmreward.models.options import ModelOptions
+
+    root, videos = clips
+    seen = []
+
+    def policy(messages):
+        seen.append(messages)
+        if len(seen) == 1:
+            return ('<recommend answer>TA = 0, MQ = 0, VQ = 0, OA = 0</recommend answer><tool_call>'
+                    '{"name": "select_frames", "arguments": {"target_frames": [2, 18]}}</tool_call>')
+        return "<final answer>TA = 2, MQ = 2, VQ = 2, OA = 2</final answer>"
+
+    config = AgentConfig(candidate_frames=16, frame_max_pixels=56 * 56)
+    out = judge(ModelOptions(model="tiny"), config, AgentRunConfig(prompt="a ball", videos=videos,
+                                                                   media_root=str(root)), policy=policy)
+    assert out["judgments"] == {"TA": 2, "MQ": 2, "VQ": 2, "OA": 2} and out["format_valid"]
+    (turns,) = out["trace"]
+    assert [t["tool_frames"] for t in turns] == [[{"video": 1, "frame": 2}, {"video": 2, "frame": 18}], []]
+    assert turns[1]["prompt_text"].count("<|image_pad|>") == 10 and len(seen) == 2
+    assert sum(1 for m in seen[1] if isinstance(m["content"], list) for c in m["content"]
+               if c.get("type") == "image" and c["image"].size == (56, 56)) == 10
+    # a released id speaks its own card's protocol unless --protocol is given
+    from mmreward.commands.agent import config_for_model
+
+    assert config_for_model(config, "qunwang13/vrthinker").protocol == "vrthinker"
+    assert config_for_model(config, "qunwang13/vrthinker").candidate_frames == 16  # what was set stays
+    assert config_for_model(AgentConfig(protocol="vr-thinker"), "qunwang13/vrthinker").protocol == "vr-thinker"

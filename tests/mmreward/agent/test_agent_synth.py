@@ -8,7 +8,7 @@ import pytest
 
 from mmreward.agent.config import AgentConfig
 from mmreward.agent.frames import FrameStore
-from mmreward.agent.prompts import initial_frame_numbers
+from mmreward.agent.frames import image_refs
 from mmreward.agent.rewards import trace_correct
 from mmreward.agent.trace import read_traces
 from mmreward.synth.agent import EVIDENCE, FLASH, evidence_frames, make_agent_items
@@ -28,8 +28,9 @@ def test_deterministic_by_seed(tmp_path, synth_dir):
 def test_initial_frames_carry_no_information(synth_dir):
     config = AgentConfig()
     for item in read_items(synth_dir):
-        with FrameStore(item["videos"], config.candidate_frames, config.frame_max_pixels, synth_dir) as store:
-            for f in initial_frame_numbers(config):  # identical in both videos: nothing to judge by
+        first = config.speaks.opening("", 2, config)
+        with FrameStore.for_config(item["videos"], config, synth_dir) as store:
+            for f in sorted({f for _, f in image_refs(first)}):  # identical in both videos: nothing to judge by
                 a, b = (np.asarray(store.image(v, f), dtype=int) for v in (0, 1))
                 assert np.abs(a - b).max() <= 2
             for dim, f in EVIDENCE.items():  # the loser on each dimension flashes red at its frame
@@ -54,9 +55,14 @@ def test_cold_start_traces_are_correct(synth_dir):
         assert tr.format_valid and trace_correct(tr) and tr.labels == items[tr.id]["labels"]
         frames = sorted({s["frame"] for s in tr.selected_frames[0]})
         assert frames == sorted(EVIDENCE.values()) and len(tr.turns) == 2
+        assert {s["video"] for s in tr.selected_frames[0]} == {0, 1} and tr.protocol == "vr-thinker"
 
 
 def test_evidence_never_initial():
     with pytest.raises(ValueError, match="initial frame"):
-        evidence_frames(4, AgentConfig())  # 4 frames for 32 candidates: evidence lands on shown frames
-    assert evidence_frames(64, AgentConfig()) == {"TA": 17, "VQ": 33, "MQ": 49}
+        evidence_frames(4, AgentConfig())  # 4 frames for 48 candidates: evidence lands on shown frames
+    # the centre of candidate n of 48 on a 96-frame clip: frame 2n - 1 (0-based)
+    assert evidence_frames(96, AgentConfig()) == {"TA": 13, "VQ": 29, "MQ": 45}
+    for protocol in ("vr-thinker", "vrthinker", "mmreward-v1"):  # no protocol's first frames hold evidence
+        config = AgentConfig(protocol=protocol, candidate_frames=32)
+        assert evidence_frames(32, config) == {d: n - 1 for d, n in EVIDENCE.items()}

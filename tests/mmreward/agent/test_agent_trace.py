@@ -10,9 +10,9 @@ from mmreward.agent.trace import Trace, read_traces, write_traces
 LABELS = {"TA": 1, "VQ": 2, "MQ": 1, "OA": 1}
 
 
-def test_round_trip(tmp_path, small_config, call):
+def test_round_trip(tmp_path, v1_config, call):
     tr = scripted_trace("p", ["a.mp4", "b.mp4"], [call([2]), "<answer>TA: 1, VQ: 2, MQ: 1, OA: 1</answer>"],
-                        small_config, id="x1", labels=LABELS)
+                        v1_config, id="x1", labels=LABELS)
     back = Trace.from_json(tr.to_json())
     assert back == tr
     write_traces(tmp_path / "t.jsonl", [tr, tr])
@@ -30,12 +30,12 @@ def test_accuracy_reward():
     assert accuracy_reward({"OA": 1}, LABELS) == 0.5  # missing dimensions are wrong
 
 
-def test_format_reward_and_trace_correct(small_config, call):
-    good = scripted_trace("p", ["a"], ["<answer>TA: 1, VQ: 2, MQ: 1, OA: 1</answer>"], small_config, labels=LABELS)
-    wrong = scripted_trace("p", ["a"], ["<answer>TA: 1, VQ: 1, MQ: 1, OA: 1</answer>"], small_config, labels=LABELS)
-    bad = scripted_trace("p", ["a"], ["<answer>TA: 1</answer>"], small_config, labels=LABELS)
+def test_format_reward_and_trace_correct(v1_config, call):
+    good = scripted_trace("p", ["a"], ["<answer>TA: 1, VQ: 2, MQ: 1, OA: 1</answer>"], v1_config, labels=LABELS)
+    wrong = scripted_trace("p", ["a"], ["<answer>TA: 1, VQ: 1, MQ: 1, OA: 1</answer>"], v1_config, labels=LABELS)
+    bad = scripted_trace("p", ["a"], ["<answer>TA: 1</answer>"], v1_config, labels=LABELS)
     errors = scripted_trace("p", ["a"], [call([99]), "<answer>TA: 1, VQ: 2, MQ: 1, OA: 1</answer>"],
-                            small_config, labels=LABELS)
+                            v1_config, labels=LABELS)
     assert [format_reward(t) for t in (good, wrong, bad, errors)] == [1.0, 1.0, 0.0, 0.0]
     assert [trace_correct(t) for t in (good, wrong, bad, errors)] == [True, False, False, False]
     assert trace_correct(wrong, {"TA": 1, "VQ": 1, "MQ": 1, "OA": 1})

@@ -1,11 +1,12 @@
 """GRPO with vLLM rollouts: the engine samples, the policy's weights are loaded into it before
-every step (they change between steps 1 and 2), the loss still comes from the policy. RFT samples
-on the engine too."""
+every step (they change between steps 1 and 2; with LoRA merged in), the loss still comes from
+the policy. RFT samples on the engine too."""
 from __future__ import annotations
 
 import copy
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -63,6 +64,44 @@ def test_grpo_two_steps_on_vllm_rollouts(hd64, engine, items, agent_config, tmp_
     assert not torch.allclose(step1, step2)  # the engine got the updated weights
     log = [json.loads(line) for line in open(tmp_path / "grpo" / "grpo_log.jsonl")]
     assert [r["step"] for r in log] == [1, 2] and log[0]["completion_tokens"] > 0
+
+
+def test_grpo_with_lora_gives_the_engine_the_merged_weights(hd64, engine, items, agent_config, tmp_path):
+    from test_vllm_engine import requests
+
+    from mmreward.engines import Sampling
+    from mmreward.engines.hf import HFEngine
+    from mmreward.train.agent.grpo import GRPOConfig, train_grpo
+    from mmreward.train.lora import LoraOptions
+
+    model, processor, _ = hd64
+    root, its = items
+    request, sampling = requests(processor)[:1], Sampling(max_new_tokens=4, logprobs=True)
+    seen = []  # per sync: (the engine's log-probs, those of a plain model given the merged weights)
+    load = engine.load_weights
+
+    def load_and_look(m):
+        load(m)
+        plain = copy.deepcopy(model)
+        plain.load_state_dict(m.state_dict())  # base names only: a LoRA name would be refused here
+        seen.append((engine.generate(request, sampling)[0], HFEngine(plain.eval(), processor).generate(request, sampling)[0]))
+
+    engine.load_weights = load_and_look
+    reward = lambda trace, item: float(trace.turn_token_ids[0][0] % 5)  # noqa: E731
+    cfg = GRPOConfig(out=str(tmp_path / "grpo"), steps=2, items_per_step=1, group_size=4, lr=1e-1,
+                     beta=0.0, save_steps=0, engine="vllm")
+    try:
+        train_grpo(copy.deepcopy(model).train(), processor, None, its, agent_config, cfg, media_root=root,
+                   reward_fn=reward, engine=engine, lora=LoraOptions(lora_r=4, lora_dropout=0.0))
+    finally:
+        del engine.load_weights
+        engine.load_weights(model)
+    assert len(seen) == 2
+    for served, merged in seen:
+        assert served.token_ids == merged.token_ids
+        assert np.abs(np.subtract(served.logprobs, merged.logprobs)).max() < 1e-4
+    (step1, _), (step2, _) = seen
+    assert np.abs(np.subtract(step1.logprobs, step2.logprobs)).max() > 1e-3  # the adapters moved after step 1
 
 
 def test_rft_samples_on_the_engine(hd64, engine, items, agent_config):

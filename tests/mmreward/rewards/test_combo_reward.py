@@ -75,3 +75,37 @@ def test_json_mapping_spec_and_bad_specs(clip_dir, tmp_path, generated):
     (tmp_path / "bad.yaml").write_text("components:\n  - {model: ocr, wieght: 2}\n")
     with pytest.raises(ConfigError, match="component 0 must be a mapping with keys"):
         mmreward.load(f"combo:{tmp_path / 'bad.yaml'}")
+
+
+@pytest.mark.slow
+def test_a_part_may_set_its_own_mode_and_a_bad_one_is_one_configuration_error(tmp_path):
+    spec = tmp_path / "modes.yaml"
+    spec.write_text("components:\n  - {model: tiny, name: head, options: {mode: scalar}}\n"
+                    "  - {model: tiny, name: judge, options: {mode: generative}}\n")
+    combo = mmreward.load(f"combo:{spec}", mode="generative")  # the part's own mode wins over the combo's
+    assert [m.info["kind"] for _, m in combo.members] == ["scalar", "generative"]
+    out = combo.score([{"id": "a", "prompt": "p", "candidates": [{"text": "x"}, {"text": "y"}]}])[0]
+    assert set(out["dimensions"]) == {"head", "judge"} and len(out["rewards"]) == 2
+    spec.write_text("components:\n  - {model: tiny, options: {mode: scalr}}\n")
+    with pytest.raises(ConfigError, match="combo component 'tiny': mode must be 'scalar' or 'generative', got 'scalr'"):
+        mmreward.load(f"combo:{spec}")
+
+
+def test_a_combo_file_that_contains_itself_is_one_configuration_error(tmp_path, capsys):
+    from mmreward.cli import main
+
+    own, a, b = tmp_path / "own.yaml", tmp_path / "a.yaml", tmp_path / "b.json"
+    own.write_text(f"components:\n  - {{model: 'combo:{own}'}}\n")
+    a.write_text(f"components:\n  - {{model: 'combo:{b}', name: inner}}\n  - {{model: ocr}}\n")
+    b.write_text(json.dumps({f"combo:{tmp_path / 'sub' / '..' / 'a.yaml'}": 1}))  # back to a.yaml by another path
+    (tmp_path / "sub").mkdir()
+    with pytest.raises(ConfigError, match=r"names itself \(own.yaml -> own.yaml\)"):
+        mmreward.load(f"combo:{own}")
+    with pytest.raises(ConfigError, match=r"names itself \(a.yaml -> b.json -> a.yaml\)"):
+        mmreward.load(f"combo:{a}")
+    inp = tmp_path / "in.jsonl"
+    inp.write_text('{"id": "a", "prompt": "p", "candidates": [{"text": "x"}]}\n')
+    assert main(["score", "--model", f"combo:{a}", "--input", str(inp), "--output", str(tmp_path / "o.jsonl"),
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("mmreward score: combo spec") and "names itself" in err[0], err

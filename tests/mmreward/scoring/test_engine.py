@@ -103,6 +103,28 @@ def test_a_prompt_over_the_cap_is_an_error_line_before_any_forward_pass(scalar_r
     assert context.module.shapes == []
 
 
+def test_a_text_over_the_limit_is_refused_from_its_size_without_being_tokenized(scalar_rm, media, monkeypatch):
+    import re
+
+    from mmreward.scoring import engine
+
+    tokenized = []
+    count = engine.count_tokens
+    monkeypatch.setattr(engine, "count_tokens", lambda processor, prompt, text=None: (
+        tokenized.append(len(text)), count(processor, prompt, text))[1])
+    records = [_rec("ok"),
+               _rec("huge", prompt="a red fox " * 3_000_000),  # 30 MB: its size proves it over 100 tokens
+               _rec("dashes", prompt="-" * 2_000)]  # not proven (a token may be 128 dashes) but over the cap
+    scorer = _scorer(scalar_rm, max_prompt_tokens=100)
+    got = scorer.score_chunk(records, scalar_rm.media_options(media), 8)
+    assert "rewards" in got[0]
+    assert re.fullmatch(r"prompt 0 has 30,000,000 bytes of text, so at least [\d,]+ tokens: over the "
+                        r"--max-prompt-tokens cap of 100 tokens \(refused without tokenizing it\)", got[1]["error"])
+    assert got[2]["error"] == ("prompt 0 has 2,000 bytes of text, over the cap of 1,600 (16 bytes a token of the "
+                               "--max-prompt-tokens cap of 100 tokens; refused without tokenizing it)")
+    assert max(tokenized) < 1_000 and len(tokenized) == 2  # only "ok"'s two prompts were tokenized
+
+
 def test_out_of_memory_splits_the_batch_down_to_the_prompt_that_does_not_fit(scalar_rm, media):
     records = [_rec(f"r{i}", [f"{i % 4}.png"]) for i in range(6)] + [_rec("huge", ["3.png"] * 25)]
     scorer = _scorer(scalar_rm, max_tokens=200)  # the stand-in device holds 200 tokens per pass

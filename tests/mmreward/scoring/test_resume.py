@@ -224,3 +224,55 @@ def test_progress_bar_runs_while_the_first_chunk_scores_and_not_after_a_failed_l
     with pytest.raises(InputError, match="no such checkpoint"):
         score_file(failing_load, src, tmp_path / "out2.jsonl", media_root=media, progress=True)
     assert "scoring" not in capsys.readouterr().err  # only the error, no bar
+
+
+def test_the_input_as_output_or_any_file_of_non_answers_is_refused(tmp_path, media, capsys):
+    from mmreward.cli import main
+
+    records = [_rec(f"r{i}") for i in range(3)]
+    inp = _write(tmp_path / "in.jsonl", records)
+    before = inp.read_text()
+    (tmp_path / "alias.jsonl").symlink_to(inp)
+    (tmp_path / "sub").mkdir()
+    for out in (inp, tmp_path / "alias.jsonl", tmp_path / "sub" / ".." / "in.jsonl"):
+        with pytest.raises(InputError, match="is the --input file"):
+            score_file(lambda: pytest.fail("loaded a model"), inp, out, media, progress=False)
+    # the same records under another name: ids match, but no line is an answer
+    copy = _write(tmp_path / "copy.jsonl", records)
+    with pytest.raises(InputError, match=r"line 1 is not an answer \(no 'rewards' and no 'error'"):
+        score_file(lambda: pytest.fail("loaded a model"), inp, copy, media, progress=False)
+    # through the CLI: one line, exit 2, both files untouched
+    assert main(["score", "--input", str(inp), "--output", str(inp), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is the --input file" in err[0], err
+    assert inp.read_text() == before and copy.read_text() == before
+
+
+@pytest.mark.parametrize("alias", ["symlink", "dotdot", "hardlink"])
+def test_one_run_per_output_whatever_name_the_output_is_given(tmp_path, media, alias):
+    from mmreward.scoring.lock import OutputLock, OutputLockedError
+
+    inp = _write(tmp_path / "in.jsonl", [_rec(f"r{i}") for i in range(4)])
+    (tmp_path / "out").mkdir()
+    real = tmp_path / "out" / "real.jsonl"
+    score_file(LengthModel(), inp, real, media, batch_size=1, progress=False)
+    half = real.read_text().splitlines(keepends=True)[:2]
+    real.write_text("".join(half))  # an unfinished run: two lines left to score
+    other = {"symlink": tmp_path / "out" / "alias.jsonl", "dotdot": tmp_path / "out" / ".." / "out" / "real.jsonl",
+             "hardlink": tmp_path / "out" / "hard.jsonl"}[alias]
+    if alias == "symlink":
+        other.symlink_to(real)
+    elif alias == "hardlink":
+        os.link(real, other)
+    holder = OutputLock(real).acquire()  # a run on the real name, in flight
+    try:
+        with pytest.raises(OutputLockedError, match="another run"):
+            score_file(lambda: pytest.fail("loaded a model"), inp, other, media, progress=False)
+    finally:
+        holder.release()
+    assert real.read_text() == "".join(half)
+    # the holder gone, a run under the other name resumes the same file: 4 lines, each id once
+    model = LengthModel()
+    score_file(model, inp, other, media, progress=False)
+    assert model.seen == ["r2", "r3"] and [g["id"] for g in _read(real)] == ["r0", "r1", "r2", "r3"]
+    assert other.samefile(real) and not list((tmp_path / "out").glob("*.lock"))

@@ -28,11 +28,11 @@ def free_port() -> int:
 class Server:
     """`python -m mmreward.cli serve ARGS` until `stop()`; output in `log`."""
 
-    def __init__(self, *args: str, log: Path, api_key: str | None = None):
+    def __init__(self, *args: str, log: Path, api_key: str | None = None, env: dict | None = None):
         """Starts the process; `wait_ready` waits for its /health."""
         self.port, self.api_key, self.log = free_port(), api_key, log
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_DEDUP_LOGS": "0"}
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_DEDUP_LOGS": "0", **(env or {})}
         cmd = [sys.executable, "-m", "mmreward.cli", "serve", "--port", str(self.port), "--num-cpus", "2", *args]
         if api_key:
             cmd += ["--api-key", api_key]
@@ -83,6 +83,24 @@ class Server:
                 self.proc.wait(30)
         self.out.close()
         return self.proc.returncode
+
+
+def processes_with(tag: str) -> list[str]:
+    """'pid command' of every live process whose environment holds `tag` (a process started with
+    it in its environment, and everything that process started)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if tag.encode() not in f.read():
+                    continue
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                found.append(f"{pid} " + f.read().replace(b"\0", b" ").decode(errors="replace").strip())
+        except OSError:  # gone, or not ours to read
+            continue
+    return found
 
 
 def bomb_png(width: int, height: int) -> bytes:

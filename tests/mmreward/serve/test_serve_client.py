@@ -16,7 +16,8 @@ from mmreward.serve.client import ServiceError
 
 
 class Flaky(BaseHTTPRequestHandler):
-    """Answers /v1/score with {"id", "rewards": [len(record)]} after `fail` 503s; logs each body."""
+    """Answers /v1/score with {"id", "rewards": [len(record)]} after `fail` refusals (status
+    `refuse_with`, Retry-After 0); logs each body."""
 
     def log_message(self, *args):
         pass
@@ -43,7 +44,7 @@ class Flaky(BaseHTTPRequestHandler):
             failing = state.fail > 0
             state.fail -= 1
         if failing:
-            return self.reply(503, {"error": "queue full"}, [("Retry-After", "0")])
+            return self.reply(state.refuse_with, {"error": "queue full"}, [("Retry-After", "0")])
         if any(r.get("prompt") == "refuse" for r in records):
             return self.reply(400, {"error": "the body must be a JSON list of records"})
         self.reply(200, [{"id": r.get("id"), "rewards": [float(len(r["prompt"]))], "preferred": 0} for r in records])
@@ -52,7 +53,7 @@ class Flaky(BaseHTTPRequestHandler):
 @pytest.fixture()
 def flaky():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
-    server.lock, server.bodies, server.fail, server.limit = threading.Lock(), [], 0, 4
+    server.lock, server.bodies, server.fail, server.limit, server.refuse_with = threading.Lock(), [], 0, 4, 503
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -77,16 +78,18 @@ def test_long_lists_are_split_to_the_servers_limit_and_come_back_in_order(flaky)
     assert {auth for auth, _ in flaky.bodies} == {"Bearer k"}
 
 
-def test_503_is_retried_and_other_errors_are_not(flaky):
+@pytest.mark.parametrize("status", [503, 429])  # queue full; too many bodies arriving from this address
+def test_503_and_429_are_retried_and_other_errors_are_not(flaky, status):
+    flaky.refuse_with = status
     flaky.fail = 2
     client = mmreward.Client(url_of(flaky), backoff=0.01)
     assert client.score(records(1))[0]["rewards"] == [1.0]
     assert len(flaky.bodies) == 3  # two refusals, then the answer
 
     flaky.fail = 10
-    with pytest.raises(ServiceError, match="HTTP 503: queue full .gave up after 3 tries") as gave_up:
+    with pytest.raises(ServiceError, match=f"HTTP {status}: queue full .gave up after 3 tries") as gave_up:
         mmreward.Client(url_of(flaky), max_retries=2, backoff=0.01).score(records(1))
-    assert gave_up.value.status == 503
+    assert gave_up.value.status == status
 
     flaky.fail, before = 0, len(flaky.bodies)
     with pytest.raises(ServiceError, match="HTTP 400: the body must be") as refused:

@@ -25,6 +25,22 @@ def test_bodies_that_are_not_a_list_of_records_are_refused_whole():
         parse_json(b"[" * 100_000 + b"]" * 100_000)
     with pytest.raises(ProtocolError, match="invalid JSON"):
         parse_json(b"\xff\xfe not utf-8")
+    assert parse_json(b'[{"id": "NaN 1e400", "fps": 1e300, "n": -12}]') == [{"id": "NaN 1e400", "fps": 1e300, "n": -12}]
+
+
+@pytest.mark.parametrize("body, words", [
+    (b'[{"id": NaN}]', "NaN is not a JSON value (RFC 8259): line 1 column 9 (char 8)"),
+    (b'[{"id": "a\\"NaN", "w": -Infinity}]', "-Infinity is not a JSON value (RFC 8259): line 1 column 24"),
+    (b'{"records": [\n {"fps": 1e400}]}', "1e400 is out of double range (not a finite number): line 2 column 10"),
+    (b'[{"fps": -2.5e999}]', "-2.5e999 is out of double range"),
+    (b'[' + b'9' * 5000 + b']', "is an integer of 5000 digits, over the parser's limit: line 1 column 2"),
+])
+def test_numbers_json_does_not_have_are_refused_naming_their_position(body, words):
+    with pytest.raises(ProtocolError) as bad:
+        parse_json(body)
+    assert bad.value.status == 400 and bad.value.message.startswith("invalid JSON: ") and words in bad.value.message
+    with pytest.raises(RecordError, match="label is not valid JSON"):
+        openrlhf_label('{"images": [], "fps": NaN}')
     with pytest.raises(ProtocolError, match="got dict"):
         score_request({"prompt": "a single record, not a list"})
     assert score_request({"records": [1, 2]}) == [1, 2]

@@ -101,6 +101,10 @@ def test_request_faults_get_a_clear_status_and_cost_nothing_else(server, media, 
     _, records = media
     cases = [  # (what is sent, status, words of the error)
         (dict(content=b'[{"id": 1, "prompt": '), 400, "invalid JSON"),
+        (dict(content=b'[{"id": NaN, "prompt": "p", "candidates": [{"text": "t"}]}]'), 400,
+         "invalid JSON: NaN is not a JSON value (RFC 8259): line 1 column 9 (char 8)"),
+        (dict(content=b'[{"id": "a", "fps": 1e400, "prompt": "p", "candidates": [{"text": "t"}]}]'), 400,
+         "1e400 is out of double range (not a finite number): line 1 column 21"),
         (dict(body={"prompt": "a record, not a list"}), 400, "must be a JSON list of records"),
         (dict(content=b"[" + b"0," * 600_000 + b"0]"), 413, "over the limit of 1048576 bytes"),
         (dict(body=records[:1] * 17), 413, "17 records in one request, over the limit of 16"),

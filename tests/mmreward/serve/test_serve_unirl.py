@@ -160,10 +160,10 @@ class Handle:
                                            "size": len(piece)})
 
 
-def http(app, path: str, body=None, method: str = "POST") -> tuple[int, dict]:
+def http(app, path: str, body=None, method: str = "POST", raw: bytes | None = None) -> tuple[int, dict]:
     from starlette.requests import Request
 
-    payload = json.dumps(body).encode() if body is not None else b""
+    payload = raw if raw is not None else json.dumps(body).encode() if body is not None else b""
 
     async def receive():
         return {"type": "http.request", "body": payload, "more_body": False}
@@ -205,6 +205,12 @@ def test_the_ingress_answers_unirl_on_a_real_model(imagereward_dir):
     status, refused = http(app, "/score", {"protocol_version": "1", "requests": [
         {**body["requests"][0], "scorer_version": "v1"}]})
     assert status == 400 and "scorer_version" in refused["error"]
+    # the strict JSON parser of every route (issue 26 item 11): NaN is not JSON, 1e400 not a finite number
+    status, refused = http(app, "/score", raw=b'{"protocol_version": "1", "requests": [{"metadata": {"w": NaN}}]}')
+    assert (status, refused) == (400, {"error": "invalid JSON: NaN is not a JSON value (RFC 8259): line 1 column 59 "
+                                                "(char 58)"})
+    status, refused = http(app, "/score", raw=b'{"protocol_version": "1", "requests": [{"metadata": {"w": 1e400}}]}')
+    assert status == 400 and "1e400 is out of double range (not a finite number)" in refused["error"]
 
 
 @pytest.mark.slow

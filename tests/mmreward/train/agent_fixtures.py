@@ -8,9 +8,11 @@ import numpy as np
 
 from mmreward.agent.config import AgentConfig
 
-# small and fast: 8 candidate frames, 2 shown first, 56x56 frames (4 image tokens each)
-CONFIG = AgentConfig(initial_frames=2, candidate_frames=8, max_turns=3, max_frames_per_call=2,
-                     memory_window=1, max_new_tokens=24, frame_max_pixels=56 * 56)
+# small and fast: 8 candidate frames, 2 shown first, 56x56 frames (4 image tokens each). The recipes'
+# machinery is tested in the "mmreward-v1" dialect these texts speak (a random model keeps going
+# there); the published protocol's training path: test_agent_protocol_training.py
+CONFIG = AgentConfig(protocol="mmreward-v1", initial_frames=2, candidate_frames=8, max_turns=3,
+                     max_frames_per_call=2, memory_window=1, max_new_tokens=24, frame_max_pixels=56 * 56)
 TEXTS = [
     'Look closer.<tool_call>{"name": "select_frames", "arguments": {"target_frames": [3, 5]}}</tool_call>',
     'Frame 6 too.<tool_call>{"name": "select_frames", "arguments": {"target_frames": [6]}}</tool_call>',
@@ -45,6 +47,22 @@ def tiny():
     model, processor, _ = load_backbone("tiny", BackboneOptions(device="cpu", min_pixels=28 * 28,
                                                                  max_pixels=64 * 28 * 28))
     return model, processor
+
+
+def changed_weights(tuned_dir) -> set[str]:
+    """The tensors of the model in `tuned_dir` (an ordinary checkpoint) that differ from the tiny's."""
+    import torch
+    from safetensors.torch import load_file
+
+    from mmreward.models.tiny import tiny_path
+
+    base, tuned = load_file(str(tiny_path() / "model.safetensors")), load_file(str(tuned_dir / "model.safetensors"))
+    return {k for k in base if not torch.equal(base[k], tuned[k])}
+
+
+def only_adapted(changed: set[str]) -> bool:
+    """True when every changed tensor is one LoRA adapts by default (the language model's projections)."""
+    return bool(changed) and all("layers." in k and "proj" in k and "visual" not in k for k in changed)
 
 
 def torchrun(*args: str, cwd=None):

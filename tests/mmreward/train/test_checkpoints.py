@@ -36,7 +36,7 @@ def test_a_checkpoint_appears_only_when_complete_and_a_rerun_replaces_it(tmp_pat
     assert not (tmp_path / "checkpoint-4").exists()
     # the next save of that step starts from an empty staging folder
     write_checkpoint(tmp_path, 4, {"v": 2})
-    assert sorted(p.name for p in (tmp_path / "checkpoint-4").iterdir()) == ["state.json"]
+    assert sorted(p.name for p in (tmp_path / "checkpoint-4").iterdir()) == [checkpoints.MANIFEST, "state.json"]
     write_checkpoint(tmp_path, 4, {"v": 3})  # the same step saved again replaces the old folder
     assert json.loads((tmp_path / "checkpoint-4" / "state.json").read_text()) == {"v": 3}
 

@@ -12,7 +12,7 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from agent_fixtures import CONFIG, LABELS, TEXTS, scripted, write_clips  # noqa: E402
+from agent_fixtures import CONFIG, LABELS, TEXTS, changed_weights, only_adapted, scripted, write_clips  # noqa: E402
 
 WRONG = TEXTS[:2] + ["Video 1.<answer>TA: 1, VQ: 2, MQ: 1, OA: 2</answer>"]  # TA wrong
 MALFORMED = TEXTS[:2] + ["<answer>TA: 2, VQ: 2, OA: 2</answer>"]  # MQ missing
@@ -41,7 +41,7 @@ def test_keeps_only_fully_right_format_valid_traces(monkeypatch, tmp_path):
 
 
 @pytest.mark.slow
-def test_rft_main_writes_keep_rate_and_fine_tunes(monkeypatch, tmp_path, capsys):
+def test_rft_main_writes_keep_rate_and_fine_tunes_lora_adapters(monkeypatch, tmp_path, capsys):
     import mmreward.agent.loop as loop
     from mmreward.cli import main
 
@@ -53,12 +53,13 @@ def test_rft_main_writes_keep_rate_and_fine_tunes(monkeypatch, tmp_path, capsys)
     out = tmp_path / "rft"
     assert main(["train", "rft", "--items", str(items), "--out", str(out), "--k", "4", "--max-steps", "1",
                  "--batch-size", "2", "--initial-frames", "2", "--candidate-frames", "8",
-                 "--max-frames-per-call", "2", "--frame-max-pixels", str(56 * 56)]) == 0
+                 "--max-frames-per-call", "2", "--frame-max-pixels", str(56 * 56), "--lora-r", "4", "--lr", "1e-2",
+                 "--warmup-ratio", "0"]) == 0
     report = json.loads((out / "rft_keep_rate.json").read_text())
     assert report["keep_rate"] == 0.5 and report["kept"] == 4
     assert len((out / "rft_traces.jsonl").read_text().splitlines()) == 4
     assert "keep rate 50.0%" in capsys.readouterr().out
-    assert (out / "model.safetensors").is_file()
+    assert only_adapted(changed_weights(out))  # SFT with LoRA on the kept traces, merged into --out
 
 
 class _Dummy:

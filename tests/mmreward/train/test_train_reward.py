@@ -52,7 +52,7 @@ def test_bt_resumes_from_its_last_checkpoint(pairs, tmp_path):
 def test_yes_token_loss_falls_on_a_fixed_batch(pairs):
     from mmreward.scoring.media import MediaOptions
     from mmreward.scoring.records import load_item
-    from mmreward.train.reward.sft_yes_token import YesNoCollator, yes_no_loss
+    from mmreward.train.reward.sft_yes_token import AnswerLogits, YesNoCollator, yes_no_loss
 
     rm = mmreward.load("tiny", "generative", device="cpu")
     records = [json.loads(x) for x in (pairs / "pairs.jsonl").read_text().splitlines()][:4]
@@ -62,7 +62,7 @@ def test_yes_token_loss_falls_on_a_fixed_batch(pairs):
     opt = torch.optim.Adam(rm.module.parameters(), lr=1e-3)
     losses = []
     for _ in range(25):
-        loss = yes_no_loss(rm.module, batch)
+        loss, _ = yes_no_loss(AnswerLogits(rm.module), batch)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -72,11 +72,12 @@ def test_yes_token_loss_falls_on_a_fixed_batch(pairs):
 
 
 @pytest.mark.slow
-def test_yes_token_sft_cli_writes_a_generative_checkpoint(pairs, tmp_path):
+def test_yes_token_sft_cli_with_lora_writes_a_generative_adapter_checkpoint(pairs, tmp_path):
     out = tmp_path / "yes"
     summary = _train(["sft", "--objective", "yes-token", "--form", "pointwise"], pairs, out,
-                     "--max-steps", "4", "--save-steps", "1000")
+                     "--max-steps", "4", "--save-steps", "1000", "--lora-r", "4", "--lora-save", "adapters")
     assert summary["steps"] == 4 and summary["final_loss"] is not None
+    assert (out / "adapter_model.safetensors").is_file() and not (out / "config.json").exists()
     rm = mmreward.load(out, device="cpu")
     assert rm.config.mode == "generative" and rm.config.form == "pointwise"
     records = [json.loads(x) for x in (pairs / "pairs.jsonl").read_text().splitlines()]

@@ -1,6 +1,8 @@
 """Two CPU processes (torchrun over gloo) take the optimizer step one process takes over the same
-global batch: `train bt` (DDP through the Trainer) and GRPO (DDP with no_sync micro-batches and
-padded backward passes), weights equal to 1e-5. See one_step_runs.py for the runs themselves."""
+global batch, weights equal to 1e-5: DDP for `train bt` (through the Trainer) and GRPO (no_sync
+micro-batches, padded backward passes); FSDP2 (`--fsdp`) for bt, yes-token SFT, traces SFT and GRPO,
+where each process also holds about half of the parameters, gradients and optimizer state (measured
+after the step), exactly what `--plan` predicts for the first process. See one_step_runs.py."""
 from __future__ import annotations
 
 import json
@@ -15,6 +17,8 @@ from safetensors.torch import load_file
 import one_step_runs
 
 TOLERANCE = 1e-5
+FILES = {"bt": ("model.safetensors", "reward_head.safetensors"), "yes-token": ("model.safetensors",),
+         "traces": ("model.safetensors",), "grpo": ("model.safetensors",)}
 
 
 def workspace(root: Path) -> Path:
@@ -33,23 +37,41 @@ def max_difference(a: Path, b: Path) -> float:
     return max(float((x[k] - y[k]).abs().max()) for k in x)
 
 
-@pytest.mark.slow
-@pytest.mark.multiprocess
-def test_two_processes_take_the_step_of_one_process_over_the_global_batch(tmp_path, tiny_dir):
-    two = workspace(tmp_path / "two")
-    script = Path(one_step_runs.__file__)
+def memory(run: Path) -> list[dict]:
+    return json.loads((run / "train_summary.json").read_text())["memory_per_process"]
+
+
+def planned(capsys, *args: str) -> dict:
+    from mmreward.cli import main
+
+    capsys.readouterr()
+    assert main(["train", *args, "--plan", "--format", "json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """(one process, two processes): every stage's step in each."""
+    root = tmp_path_factory.mktemp("steps")
+    two = workspace(root / "two")
     launched = subprocess.Popen(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", str(script), str(two)],
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", one_step_runs.__file__, str(two)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"})
-    one = workspace(tmp_path / "one")  # the reference, here, while the two processes start
-    one_step_runs.bt_step(one)
-    one_step_runs.grpo_step(one)
-    output, _ = launched.communicate(timeout=600)
+    one = workspace(root / "one")  # the reference, here, while the two processes run
+    for step in one_step_runs.STAGES.values():
+        step(one)
+    output, _ = launched.communicate(timeout=900)
     assert launched.returncode == 0, output[-3000:]
+    return one, two
 
-    for stage, files in (("bt", ("model.safetensors", "reward_head.safetensors")), ("grpo", ("model.safetensors",))):
-        for name in files:
+
+@pytest.mark.slow
+@pytest.mark.multiprocess
+def test_two_ddp_processes_take_the_step_of_one_process_over_the_global_batch(runs, tiny_dir):
+    one, two = runs
+    for stage in one_step_runs.DDP_STAGES:
+        for name in FILES[stage]:
             assert max_difference(one / stage / name, two / stage / name) <= TOLERANCE, (stage, name)
         # and the step did move the weights (a step of zero would be equal everywhere)
         assert max_difference(one / stage / "model.safetensors", tiny_dir / "model.safetensors") > 5e-4
@@ -61,3 +83,37 @@ def test_two_processes_take_the_step_of_one_process_over_the_global_batch(tmp_pa
     assert log[0]["loss"] == pytest.approx(single["loss"], abs=1e-6)
     assert (two / "grpo" / "checkpoint-1" / "grpo_state.json").is_file()
     assert not (two / "grpo" / ".incomplete").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.multiprocess
+@pytest.mark.parametrize("stage", list(one_step_runs.STAGES))
+def test_two_fsdp_processes_take_the_step_of_one_process_and_hold_half_of_it(runs, stage, tiny_dir):
+    one, two = runs
+    sharded = two / f"fsdp-{stage}"
+    for name in FILES[stage]:  # the final model, gathered from the shards into an ordinary checkpoint
+        assert max_difference(one / stage / name, sharded / name) <= TOLERANCE, (stage, name)
+    assert max_difference(one / stage / "model.safetensors", tiny_dir / "model.safetensors") > 5e-4
+    whole, halves = memory(one / stage)[0], memory(sharded)
+    for part in ("params_bytes", "grads_bytes", "optimizer_bytes"):
+        assert sum(h[part] for h in halves) == whole[part], part  # nothing held twice, nothing lost
+        for held in halves:
+            assert held[part] == pytest.approx(whole[part] / 2, rel=0.01), (part, halves)
+    if stage == "grpo":  # AdamW: its two moments, sharded like the weights
+        assert whole["optimizer_bytes"] == 2 * whole["params_bytes"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.multiprocess
+def test_the_plan_predicts_what_each_process_holds(runs, capsys):
+    one, two = runs
+    pairs = ["--data", "unused.jsonl", "--out", "unused"]
+    items = ["--items", "unused.jsonl", "--out", "unused", "--beta", "0"]
+    cases = [(["bt", *pairs, "--optim", "sgd"], one / "bt", 1, []),
+             (["bt", *pairs, "--optim", "sgd"], two / "fsdp-bt", 2, ["--fsdp"]),
+             (["grpo", *items], one / "grpo", 1, []),
+             (["grpo", *items], two / "fsdp-grpo", 2, ["--fsdp"])]
+    for args, run, gpus, sharding in cases:
+        plan = planned(capsys, *args, "--plan-gpus", str(gpus), *sharding)
+        held = memory(run)[0]  # the first process: the largest shard, which the plan reports
+        assert {k: plan[k] for k in held} == held, (args, sharding)

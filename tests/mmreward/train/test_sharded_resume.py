@@ -1,0 +1,63 @@
+"""A sharded run (FSDP2 over two CPU processes) stopped while writing a checkpoint, then resumed,
+ends with the weights and the sharded optimizer state of an uninterrupted run; the half-written
+checkpoint is skipped. See sharded_resume_runs.py for the runs."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import sharded_resume_runs
+from test_train_resume import assert_same
+
+ATOL = 1e-6
+
+
+def dcp_tensors(folder: Path, tmp: Path) -> dict[str, torch.Tensor]:
+    """Every tensor of a torch.distributed.checkpoint folder, flattened to name -> tensor."""
+    from torch.distributed.checkpoint.format_utils import dcp_to_torch_save
+
+    file = tmp / f"{folder.parent.parent.name}-{folder.name}.pt"
+    dcp_to_torch_save(str(folder), str(file))
+
+    def flat(prefix, value):
+        if torch.is_tensor(value):
+            yield prefix, value
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                yield from flat(f"{prefix}.{k}" if prefix else str(k), v)
+
+    return dict(flat("", torch.load(file, weights_only=False)))
+
+
+@pytest.mark.slow
+@pytest.mark.multiprocess
+def test_a_sharded_run_stopped_while_saving_resumes_to_the_uninterrupted_weights(tmp_path):
+    from mmreward.synth.images import make_image_pairs
+    from mmreward.train import checkpoints
+
+    make_image_pairs(tmp_path / "pairs", 4, seed=5, size=56, differ="colour")
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                           sharded_resume_runs.__file__, str(tmp_path)], capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    # the stop came after every process wrote its shards, before the state that completes the checkpoint
+    left = json.loads((tmp_path / "left_by_the_stop.json").read_text())
+    assert {"pytorch_model_fsdp_0", "optimizer_0", "model.safetensors"} <= set(left) and "trainer_state.json" not in left
+    assert "skipping incomplete checkpoint" in done.stderr and "checkpoint-1 (step 1)" in done.stderr
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    for part in ("pytorch_model_fsdp_0", "optimizer_0"):
+        x, y = dcp_tensors(whole / "checkpoint-2" / part, tmp_path), dcp_tensors(cut / "checkpoint-2" / part, tmp_path)
+        assert x.keys() == y.keys() and len(x) > 10, part
+        worst = max(float((x[k].float() - y[k].float()).abs().max()) for k in x)
+        assert worst <= ATOL, (part, worst)
+    assert any("exp_avg" in k for k in dcp_tensors(cut / "checkpoint-2" / "optimizer_0", tmp_path))
+    assert_same(whole, cut, ("model.safetensors", "reward_head.safetensors"))  # the final model, gathered
+    assert not (cut / checkpoints.STAGING).exists()
+    steps = [json.loads(x)["step"] for x in (cut / "train_log.jsonl").read_text().splitlines()]
+    assert steps == [1, 2]
