@@ -82,6 +82,16 @@ class TrainArguments(TrainingArguments):
         "help": "continue from the newest complete checkpoint in --out (incomplete ones are skipped)"})
     overwrite: bool = field(default=False, metadata={
         "help": "start over in an --out that holds an earlier run (its checkpoints and logs are removed)"})
+    if "nargs" not in TrainingArguments.__dataclass_fields__["fsdp"].metadata:
+        # transformers 5.9's --fsdp needs a value ("full_shard auto_wrap"); later releases also take
+        # it bare, as the help and docs write it (True is FULL_SHARD on both)
+        fsdp: str | None = field(default=None, metadata={
+            "help": "shard the model with FSDP (bare, or the Trainer's options: 'full_shard auto_wrap')",
+            "nargs": "?", "const": True})
+    if "activation_checkpointing" not in TrainingArguments.__dataclass_fields__:
+        # the name later releases gave gradient checkpointing (5.9 knows only the old one)
+        gradient_checkpointing: bool = field(default=False, metadata={
+            "aliases": ["--activation-checkpointing"], "help": "recompute activations in the backward pass"})
     fsdp_shard_size: int | None = field(default=None, metadata={
         "help": "with --fsdp: hybrid sharding (HSDP), each model copy sharded over this many processes (e.g. "
                 "the GPUs of a node) and replicated across the groups. Default: one copy over all processes"})
