@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import torch
 
+from mmreward.models.cache import cache_kwargs
+
 from .kv import _image_spans, _new_cache, _pixel_rows, encode_messages, reusable_prefix
 
 
@@ -115,7 +117,7 @@ class BatchedDecoder:
         if pixels:
             kwargs = {"pixel_values": torch.cat(pixels).to(device), "image_grid_thw": torch.cat(grids).to(device)}
         out = self.model.model(input_ids=ids.to(device), position_ids=pos.to(device),
-                               attention_mask=self.mask.to(device), cache=self.cache, use_cache=True, **kwargs)
+                               attention_mask=self.mask.to(device), use_cache=True, **cache_kwargs(self.model.model, self.cache), **kwargs)
         return out.last_hidden_state
 
     def _logits(self, hidden: torch.Tensor) -> torch.Tensor:

@@ -21,6 +21,8 @@ import copy
 
 import torch
 
+from mmreward.models.cache import cache_kwargs
+
 from .frames import images_of
 from .turns import render
 
@@ -88,7 +90,7 @@ class CachedDecoder:
         if pixel_values is not None:
             kwargs = {"pixel_values": pixel_values.to(device), "image_grid_thw": grid.to(device)}
         out = self.model.model(input_ids=ids.to(device), position_ids=positions.to(device),
-                               cache=self.cache, use_cache=True, **kwargs)
+                               use_cache=True, **cache_kwargs(self.model.model, self.cache), **kwargs)
         return out.last_hidden_state[:, -1]
 
     def _logits(self, hidden: torch.Tensor) -> torch.Tensor:

@@ -6,22 +6,10 @@ UnifiedReward scripts run (one question at a time), None all of them at once.
 from __future__ import annotations
 
 import copy
-from contextlib import contextmanager
 
 import torch
 
 from mmreward.engines.base import Completion, Engine, Request, Sampling, decode, merge_media, per_request
-
-
-@contextmanager
-def left_padding(tokenizer):
-    """Batched generation appends after the last column, so every row must end there."""
-    side = tokenizer.padding_side
-    tokenizer.padding_side = "left"
-    try:
-        yield
-    finally:
-        tokenizer.padding_side = side
 
 
 def generation_config(model, sampling: Sampling, tokenizer):
@@ -64,9 +52,10 @@ class HFEngine(Engine):
     def tokenizer(self):
         return self.processor.tokenizer
 
-    def inputs(self, requests: list[Request]):
-        return self.processor(text=[r.text for r in requests], padding=True, return_tensors="pt",
-                              **merge_media(requests)).to(self.model.device)
+    def inputs(self, requests: list[Request], padding_side: str):
+        # the side is this call's: the tokenizer is shared by concurrent callers of the model
+        return self.processor(text=[r.text for r in requests], padding=True, padding_side=padding_side,
+                              return_tensors="pt", **merge_media(requests)).to(self.model.device)
 
     def generate(self, requests: list[Request], sampling: Sampling | list[Sampling]) -> list[Completion]:
         settings = per_request(sampling, len(requests))
@@ -83,8 +72,8 @@ class HFEngine(Engine):
 
     @torch.inference_mode()
     def _generate(self, requests: list[Request], sampling: Sampling) -> list[Completion]:
-        with left_padding(self.tokenizer):
-            batch = self.inputs(requests)
+        # batched generation appends after the last column, so every row must end there
+        batch = self.inputs(requests, padding_side="left")
         config = generation_config(self.model, sampling, self.tokenizer)
         if sampling.seed is not None:
             torch.manual_seed(sampling.seed)
@@ -108,7 +97,7 @@ class HFEngine(Engine):
     def choice_logprobs(self, requests: list[Request], token_ids: list[int]) -> list[list[float]]:
         from mmreward.models.head import last_token_hidden
 
-        batch = self.inputs(requests)  # right-padded: each row is read at its last real token
+        batch = self.inputs(requests, padding_side="right")  # each row read at its last real token
         inputs = {k: v for k, v in batch.items() if v is not None}
         hidden = last_token_hidden(self.model.model(**inputs, use_cache=False).last_hidden_state,
                                    batch["attention_mask"])

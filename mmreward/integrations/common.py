@@ -7,7 +7,6 @@ for every worker, so the cache lives here, in an ordinary module).
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import os
@@ -69,10 +68,8 @@ def reward_values(outputs: list[dict], on_error="raise", index: int | None = 0) 
 
 
 async def ascore(model: BaseRewardModel, records: list, media_root=None) -> list[dict]:
-    """Score from async code: a remote model's own async client, else a worker thread."""
-    if hasattr(model, "ascore"):
-        return await model.ascore(records, media_root)
-    return await asyncio.to_thread(model.score, records, media_root)
+    """Score from async code (a remote model's async client, else the model's shared passes)."""
+    return await model.ascore(records, media_root)
 
 
 def text_of(content) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import ClassVar, Literal, Optional
 
 from mmreward.errors import ConfigError
@@ -46,7 +46,8 @@ class Options:
 
     def given(self) -> dict:
         """The options set (not None), as `mmreward.load` keywords."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        # shallow: asdict would deep-copy live objects passed as options (an engine= holds queues)
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
 
 
 def limits(cls) -> tuple[dict, tuple]:

@@ -41,17 +41,21 @@ def _video_metadata(video) -> dict:
 
 
 def collate(processor, prompts: list[Prompt], device=None, extra_text: list[str] | None = None,
-            texts: list[str] | None = None):
+            texts: list[str] | None = None, padding_side: str | None = None):
     """Tokenise and pad `prompts`; images and videos are expanded to their pad tokens.
 
     `extra_text[i]` is appended after prompt i's rendered text (used to place an
     answer token at a known position for training). `texts` are the rendered prompts
-    when the caller has them already (`count_tokens` renders them too).
+    when the caller has them already (`count_tokens` renders them too). `padding_side`: this
+    call's, else the tokenizer's (per call: the tokenizer is shared by concurrent callers).
     """
     texts = list(texts) if texts is not None else [render(processor, p) for p in prompts]
     if extra_text is not None:
         texts = [t + e for t, e in zip(texts, extra_text)]
-    batch = processor(text=texts, padding=True, return_tensors="pt", **media_kwargs(prompts))
+    kwargs = media_kwargs(prompts)
+    if padding_side is not None:
+        kwargs["padding_side"] = padding_side
+    batch = processor(text=texts, padding=True, return_tensors="pt", **kwargs)
     return batch.to(device) if device is not None else batch
 
 
@@ -157,16 +161,13 @@ def _video_text(processor, video, groups: int) -> str:
 
 
 def _expand(processor, text: str, image_texts: list[str], video_texts: list[str]) -> str:
-    """`text` with each placeholder replaced. More placeholders than media (a record's text holding
-    `<|image_pad|>`) leave it as it is: the processor refuses that prompt when it runs (a
-    ValueError, "the model refuses this input"), as it did before counting expanded them."""
-    try:
-        return _replace(processor, text, image_texts, video_texts)
-    except StopIteration:
-        return text
-
-
-def _replace(processor, text: str, image_texts: list[str], video_texts: list[str]) -> str:
+    # placeholders written in the prompt's own text no longer match its media: refused here, as
+    # transformers 5.25's processor refuses them (5.9's indexes past its grids: an IndexError)
+    for token, given, noun in ((processor.image_token, image_texts, "image"),
+                               (processor.video_token, video_texts, "video")):
+        if text.count(token) != len(given):
+            raise ValueError(f"the prompt's text holds {text.count(token)} {token} placeholders for "
+                             f"{len(given)} {noun}(s): a placeholder token written in the text")
     if hasattr(processor, "get_text_with_replacements") and hasattr(processor, "replace_video_token"):
         return processor.get_text_with_replacements(
             [text], images_replacements=image_texts, videos_replacements=video_texts)[0][0]

@@ -51,7 +51,10 @@ def image_fit(processor) -> Callable[[Image.Image], Image.Image] | None:
         del image  # the caller passes the decoded image on: each full-size copy is dropped once copied
         tensor = torch.from_numpy(pixels).permute(2, 0, 1).contiguous()  # as the processor lays it out
         del pixels
-        out = ip.resize(images=tensor[None], size=size, resample=ip.resample, factor=factor)[0]
+        # the backend's resize to (h, w), which the processor's own resize calls (transformers 5.25;
+        # 5.9's processor has no resize of its own and takes the backend's directly)
+        target = SizeDict(height=h, width=w)
+        out = super(Qwen2VLImageProcessor, ip).resize(image=tensor[None], size=target, resample=ip.resample)[0]
         return Image.fromarray(out.permute(1, 2, 0).contiguous().numpy(), "RGB")
 
     return fit

@@ -8,8 +8,6 @@ The rationale is returned with the reward, so a user can see why.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import torch
 
 from mmreward.scoring.batching import collate
@@ -18,23 +16,13 @@ from mmreward.scoring.prompts import Prompt
 ANSWER_CUE = "\nAnswer:\n"  # ends the rationale; the next token is the judged yes / no
 
 
-@contextmanager
-def left_padding(tokenizer):
-    """Batched generation appends after the last column, so every row must end there."""
-    side = tokenizer.padding_side
-    tokenizer.padding_side = "left"
-    try:
-        yield
-    finally:
-        tokenizer.padding_side = side
-
-
 @torch.inference_mode()
 def generate_rationales(backbone, processor, prompts: list[Prompt], max_new_tokens: int) -> list[str]:
     """Greedy rationale per prompt, cut at the end of the turn and stripped of any cue it wrote."""
     tok = processor.tokenizer
-    with left_padding(tok):
-        batch = collate(processor, prompts, device=backbone.device)
+    # batched generation appends after the last column, so every row must end there: left
+    # padding, for this call only (setting tok.padding_side would change it under other callers)
+    batch = collate(processor, prompts, device=backbone.device, padding_side="left")
     out = backbone.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
                             pad_token_id=tok.pad_token_id)
     texts = tok.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)

@@ -39,6 +39,7 @@ class ClientOptions(Options):
 
 class RemoteRewardModel(BaseRewardModel):
     kind = "remote"
+    shares_passes = False  # the service batches across requests; the client is thread-safe
 
     def __init__(self, client: Client, criteria: str | None = None):
         self.client, self.criteria = client, criteria

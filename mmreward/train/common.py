@@ -29,6 +29,10 @@ def default_bf16() -> bool:
     return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
 
 
+# transformers before the removal of TrainingArguments.warmup_ratio (5.9 still has it, deprecated)
+# declare their own --warmup-ratio, which their __post_init__ copies into warmup_steps
+WARMUP_ALIASES = [] if "warmup_ratio" in TrainingArguments.__dataclass_fields__ else ["--warmup-ratio"]
+
 BF16_HELP = ("bf16 autocast over the weights' own dtype (fp32 master weights unless --dtype says "
              "otherwise). Default: on where a GPU supports bf16, off on CPU")
 
@@ -61,7 +65,7 @@ class TrainArguments(TrainingArguments):
         "aliases": ["--grad-accum"], "help": "micro-batches per optimizer step"})
     learning_rate: float = field(default=2e-4, metadata={"aliases": ["--lr"], "help": "peak learning rate"})
     warmup_steps: float = field(default=0.05, metadata={
-        "aliases": ["--warmup-ratio"], "help": "learning-rate warm-up: a fraction of the steps if < 1, else steps"})
+        "aliases": WARMUP_ALIASES, "help": "learning-rate warm-up: a fraction of the steps if < 1, else steps"})
     lr_scheduler_type: SchedulerType | str = field(default="cosine", metadata={
         "aliases": ["--lr-scheduler"], "help": "transformers scheduler name"})
     logging_steps: float = field(default=10, metadata={"help": "log the loss every this many steps"})
@@ -78,6 +82,16 @@ class TrainArguments(TrainingArguments):
         "help": "continue from the newest complete checkpoint in --out (incomplete ones are skipped)"})
     overwrite: bool = field(default=False, metadata={
         "help": "start over in an --out that holds an earlier run (its checkpoints and logs are removed)"})
+    if "nargs" not in TrainingArguments.__dataclass_fields__["fsdp"].metadata:
+        # transformers 5.9's --fsdp needs a value ("full_shard auto_wrap"); later releases also take
+        # it bare, as the help and docs write it (True is FULL_SHARD on both)
+        fsdp: str | None = field(default=None, metadata={
+            "help": "shard the model with FSDP (bare, or the Trainer's options: 'full_shard auto_wrap')",
+            "nargs": "?", "const": True})
+    if "activation_checkpointing" not in TrainingArguments.__dataclass_fields__:
+        # the name later releases gave gradient checkpointing (5.9 knows only the old one)
+        gradient_checkpointing: bool = field(default=False, metadata={
+            "aliases": ["--activation-checkpointing"], "help": "recompute activations in the backward pass"})
     fsdp_shard_size: int | None = field(default=None, metadata={
         "help": "with --fsdp: hybrid sharding (HSDP), each model copy sharded over this many processes (e.g. "
                 "the GPUs of a node) and replicated across the groups. Default: one copy over all processes"})

@@ -44,6 +44,7 @@ def test_every_image_batch_layout_gets_the_same_scores(scalar_rm, batch):
         [{"prompt": p, "candidates": [{"images": [Image.fromarray(a)]}]} for p, a in zip(prompts, nhwc)])]
     assert from_tensor == pytest.approx(want, abs=1e-6)
     assert info["preferred"] == [0, 0, 0, 0] and info["errors"] == [None] * 4
+    assert info["groups"] == [[0], [1], [2], [3]]
     # groups of 2 with one prompt each: scalar candidates are scored alike, and the best is named
     grouped, info = GenerationReward(scalar_rm, group_size=2)(nchw, ["a red fox", "a blue car"])
     assert grouped == pytest.approx(from_tensor, abs=1e-6)
@@ -76,8 +77,11 @@ def test_generation_reward_refuses_what_it_cannot_split(scalar_rm, batch):
         GenerationReward(scalar_rm)(nchw[0], ["p"])
     with pytest.raises(ConfigError, match="3 prompts for 4 samples"):
         GenerationReward(scalar_rm)(nchw, ["p"] * 3)
-    with pytest.raises(ConfigError, match="do not split into groups of 3"):
-        GenerationReward(scalar_rm, group_size=3)(nchw, ["p"])
+    with pytest.raises(ConfigError, match="2 metadata entries for 4 samples"):
+        GenerationReward(scalar_rm)(nchw, ["p"] * 4, [{}, {}])
+    # a batch that does not split into groups of 3 is 3 + 1 samples of the one prompt
+    scores, info = GenerationReward(scalar_rm, group_size=3)(nchw, ["p"] * 4)
+    assert info["groups"] == [[0, 1, 2], [3]] and len(scores) == 4
 
 
 def test_best_of_n_pointwise_and_pairwise(scalar_rm, generative_rm):

@@ -149,7 +149,8 @@ def test_inputs_the_processor_refuses_cost_only_their_record(scalar_rm, media):
     got = _scorer(scalar_rm).score_chunk(records, scalar_rm.media_options(media), 8)
     assert "rewards" in got[0] and "rewards" in got[3]
     assert "the processor refuses it: absolute aspect ratio must be smaller than 200" in got[1]["error"]
-    assert "the model refuses this input" in got[2]["error"] and "image" in got[2]["error"]
+    # refused before any pass on every transformers release (5.9's processor raised an IndexError)
+    assert "the processor refuses it: the prompt's text holds 2 <|image_pad|> placeholders" in got[2]["error"]
 
 
 def test_a_bug_fails_loudly_and_a_model_failing_everything_stops(scalar_rm, media):

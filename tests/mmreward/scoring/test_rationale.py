@@ -45,10 +45,31 @@ def test_left_padded_generation_matches_one_prompt_at_a_time(rationale_rm, image
         item.prompt += " and more words" * len(prompts)  # rows of different lengths
         prompts.append(pairwise_question(item, *item.candidates, rationale=True))
     rm = rationale_rm
-    batched = generate_rationales(rm.module.backbone, rm.processor, prompts, 8)
-    alone = [generate_rationales(rm.module.backbone, rm.processor, [p], 8)[0] for p in prompts]
-    assert batched == alone
-    assert rm.processor.tokenizer.padding_side == "right"  # restored for the scoring pass
+    tok, backbone = rm.processor.tokenizer, rm.module.backbone
+    writes, left_padded = [], []  # padding_side writes to the shared tokenizer; each batch's padding
+
+    class Watched(type(tok)):
+        def __setattr__(self, name, value):
+            if name == "padding_side":
+                writes.append(value)
+            super().__setattr__(name, value)
+
+    generate = backbone.generate
+
+    def spying_generate(**batch):
+        left_padded.append(bool(batch["attention_mask"][:, -1].all()))
+        return generate(**batch)
+
+    tok.__class__, backbone.generate = Watched, spying_generate
+    try:
+        batched = generate_rationales(backbone, rm.processor, prompts, 8)
+        alone = [generate_rationales(backbone, rm.processor, [p], 8)[0] for p in prompts]
+    finally:
+        tok.__class__ = Watched.__bases__[0]
+        del backbone.generate
+    assert batched == alone and left_padded == [True] * 4
+    # left padding is the call's own: the tokenizer that other callers share is never changed (26.13)
+    assert writes == [] and tok.padding_side == "right"
 
 
 def test_clean_cuts_an_answer_line_the_model_wrote():

@@ -133,9 +133,9 @@ def test_bad_records_get_an_error_in_their_slot_and_the_rest_are_scored(server, 
          "invalid base64"),
         ({"id": "escape", "prompt": "p", "images": ["../x.png"], "candidates": [{"text": "t"}]}, "media root"),
         ({"id": "missing", "prompt": "p", "candidates": [{"images": ["nope.png"]}]}, "not found"),
-        # the prompt's extra image token makes the processor raise inside the model replica
+        # the prompt's own image token: refused inside the model replica when its tokens are counted
         ({"id": "model", "prompt": "<|image_pad|>", "candidates": [{"images": good["candidates"][0]["images"]}]},
-         "the model refuses this input"),
+         "the processor refuses it: the prompt's text holds 2 <|image_pad|> placeholders for 1 image(s)"),
         ("not an object", "must be a JSON object"),
     ]
     answer = server.post("/v1/score", [good] + [record for record, _ in bad] + [good])
