@@ -2,35 +2,14 @@
 
 `ru_maxrss` of the pytest process (RUSAGE_SELF) is the peak of every test before, and its
 RUSAGE_CHILDREN the peak of every child it ever waited for: neither measures the work at hand.
-- `run_measured`: a child process and its own peak resident memory (`os.wait4` of that pid).
+- `run_measured`: `mmreward ARGS` in a child, with its own peak address space and resident memory.
 - `PeakSince`: this process's peak resident memory since a moment, as growth over its resident
   memory then (Linux: the high-water mark reset through /proc/self/clear_refs).
-- `vm_peak_of`: the peak address space (VmPeak) of `mmreward ARGS` run in a child.
 """
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import tempfile
-import threading
-
-
-def run_measured(cmd: list[str], timeout: float, **popen) -> tuple[subprocess.CompletedProcess, int]:
-    """(the finished child, its peak resident memory in bytes)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, **popen)
-        timer = threading.Timer(timeout, proc.kill)
-        timer.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0), err.seek(0)
-        done = subprocess.CompletedProcess(cmd, proc.returncode, out.read().decode(errors="replace"),
-                                           err.read().decode(errors="replace"))
-    return done, usage.ru_maxrss * 1024
 
 
 def _status(field: str) -> int:
@@ -50,20 +29,29 @@ class PeakSince:
         return _status("VmHWM") - self.start
 
 
-VM_PEAK = """
+MEASURED = """
 import sys
 from mmreward.cli import main
 code = main(sys.argv[1:])
 with open("/proc/self/status") as f:
-    print(next(line for line in f if line.startswith("VmPeak:")), file=sys.stderr)
+    print(*(line.strip() for line in f if line.startswith(("VmPeak:", "VmHWM:"))), sep="\\n", file=sys.stderr)
 sys.exit(code)
 """
 
 
+def run_measured(args: list[str], timeout: float, **popen) -> tuple[subprocess.CompletedProcess, dict]:
+    """`mmreward ARGS` run in a child: (the finished child, {"VmPeak": bytes, "VmHWM": bytes}), its own
+    peak address space and resident memory, read by the child at its end (`os.wait4`'s ru_maxrss
+    would also count the parent's resident memory: Linux folds the pre-exec image's peak into it)."""
+    done = subprocess.run([sys.executable, "-c", MEASURED, *args], capture_output=True, text=True,
+                          timeout=timeout, **popen)
+    peaks = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in done.stderr.splitlines()
+             if line.startswith(("VmPeak:", "VmHWM:"))}
+    return done, peaks
+
+
 def vm_peak_of(args: list[str], timeout: float, **popen) -> int:
     """Peak address space in bytes of `mmreward ARGS` (which must succeed), run in a child."""
-    done = subprocess.run([sys.executable, "-c", VM_PEAK, *args], capture_output=True, text=True,
-                          timeout=timeout, **popen)
+    done, peaks = run_measured(args, timeout, **popen)
     assert done.returncode == 0, done.stderr[-3000:]
-    line = next(x for x in done.stderr.splitlines() if x.startswith("VmPeak:"))
-    return int(line.split()[1]) * 1024
+    return peaks["VmPeak"]
