@@ -19,6 +19,7 @@ candidates), "number": n (what the model calls it)}; `frames.materialize` adds i
 from __future__ import annotations
 
 import importlib
+from abc import ABC, abstractmethod
 
 from .parse import ToolError
 from .vrthinker.answers import Answer
@@ -50,7 +51,7 @@ def text_item(text: str) -> dict:
     return {"type": "text", "text": text}
 
 
-class Protocol:
+class Protocol(ABC):
     name = ""
     numbering = "per-video"  # or "combined"
     videos: int | None = None  # the number of videos its texts describe (None: any)
@@ -58,9 +59,9 @@ class Protocol:
     dropped_as: str | None = None  # what a forgotten tool image becomes (None: video.memory's description)
     errors_in_window = False  # refused calls are tool results too (they push older frames out)
 
+    @abstractmethod
     def defaults(self) -> dict:
         """AgentConfig values the protocol was published with."""
-        raise NotImplementedError
 
     def check(self, config) -> None:
         """ValueError when `config` contradicts the protocol's texts."""
@@ -83,15 +84,17 @@ class Protocol:
         return [frame_item(v, f, n) for n in numbers for v, f in self.locate(n, config, n_videos)]
 
     # ------------------------------------------------------------------ the environment's side
+    @abstractmethod
     def opening(self, prompt: str, n_videos: int, config) -> list[dict]:
         """The system message and the first user turn (with the initial frames)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def result_turn(self, numbers: list[int], config, n_videos: int, turns_left: int) -> dict:
-        raise NotImplementedError
+        """The user turn answering a call with the selected frames."""
 
+    @abstractmethod
     def error_turn(self, error: ToolError, config, turns_left: int) -> dict:
-        raise NotImplementedError
+        """The user turn answering a refused call (its error text)."""
 
     def reminder_turn(self, config, turns_left: int) -> dict | None:
         """The reply to a turn that neither calls the tool nor ends the episode."""
@@ -113,29 +116,32 @@ class Protocol:
             text = text[:text.index(self.stop_after) + len(self.stop_after)]
         return text
 
+    @abstractmethod
     def is_final(self, text: str) -> bool:
         """The reply ends the episode."""
-        raise NotImplementedError
 
     def end_reason(self, text: str) -> str:
         """The stop reason of an episode a final reply ended: "answer", or "no_call" (it called no
         tool and gave no answer either)."""
         return "answer"
 
+    @abstractmethod
     def read_call(self, text: str, config, n_videos: int) -> list[int] | ToolError | None:
         """The frame numbers asked for, why the call is refused, or None (no call)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def read_answer(self, texts: list[str], dims) -> Answer:
         """The verdict of an episode whose replies are `texts`."""
-        raise NotImplementedError
 
+    @abstractmethod
     def format_valid(self, trace, dims) -> bool:
-        raise NotImplementedError
+        """Whether every reply of `trace` keeps the protocol's format."""
 
     # ------------------------------------------------------------------ writing as the model (scripts)
+    @abstractmethod
     def write_call(self, numbers: list[int], dims, note: str = "", inclination: dict | None = None) -> str:
-        raise NotImplementedError
+        """A reply calling the tool for `numbers` (scripted policies, synthetic traces)."""
 
+    @abstractmethod
     def write_answer(self, labels: dict, dims, note: str = "") -> str:
-        raise NotImplementedError
+        """A final reply giving `labels` (scripted policies, synthetic traces)."""
