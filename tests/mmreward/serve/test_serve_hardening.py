@@ -91,11 +91,14 @@ def _length(data: bytes) -> int:
 def test_slow_connections_from_one_address_do_not_starve_other_clients(server):
     assert max(_latencies(server, 2)) < 2  # warm
     socks: list[socket.socket] = []
+    span = {}
 
     def attack():  # a slowloris: connections opened steadily (200 a second), none finishing its body
+        span["start"] = time.monotonic()
         for _ in range(SLOW):
             socks.append(_slow_connection(server.port))
             time.sleep(0.005)
+        span["end"] = time.monotonic()
 
     attacker = threading.Thread(target=attack)
     attacker.start()
@@ -109,7 +112,11 @@ def test_slow_connections_from_one_address_do_not_starve_other_clients(server):
         for s in socks:
             s.close()
     statuses = [a[0] for a in answers if a is not None]
-    assert statuses.count(429) >= SLOW - 32 - 5 and statuses.count(408) >= 1, sorted(set(statuses))
+    # 32 slots per address, each held 8 s by a body that never comes: an attack that outlasts the
+    # body timeout (a loaded machine) gets a fresh 32 accepted per 8 s, the rest is refused at once
+    windows = 2 + int((span["end"] - span["start"]) // 8)
+    assert statuses.count(429) + statuses.count(408) >= SLOW - 5, sorted(set(statuses))
+    assert 1 <= statuses.count(408) <= 32 * windows, (statuses.count(408), windows)
     refused = next(a for a in answers if a is not None and a[0] == 429)
     assert b"retry-after: 1" in refused[2] and "are still sending their bodies (limit 32)" in refused[1]["error"]
     timed_out = next(a for a in answers if a is not None and a[0] == 408)
