@@ -49,6 +49,16 @@ def on_gpu() -> bool:
     return torch.cuda.is_available()
 
 
+def checkpoint_and_adapters(path) -> tuple[str, str | None]:
+    """(the checkpoint the engine starts on, the LoRA adapter directory to merge in or None): an
+    adapter directory has no config.json of its own, its base is named in its adapter config."""
+    from mmreward.models.adapters import adapter_base
+    from mmreward.models.backbone import resolve_name
+
+    base = adapter_base(path)
+    return (str(resolve_name(base)), str(path)) if base else (str(path), None)
+
+
 def check_model(path: str) -> None:
     """One line at load for a checkpoint this engine cannot run (never a failure mid-run)."""
     import json
@@ -84,8 +94,9 @@ class VLLMEngine(Engine):
 
     def __init__(self, path: str, processor, options: VLLMOptions | None = None):
         vllm = _import_vllm()
+        path, adapters = checkpoint_and_adapters(path)
         check_model(path)
-        self.path, self.processor = str(path), processor
+        self.path, self.processor = path, processor
         self.options = options = options or VLLMOptions()
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
         gpu = on_gpu()
@@ -104,6 +115,8 @@ class VLLMEngine(Engine):
             gpu_memory_utilization=options.gpu_memory_utilization,
             limit_mm_per_prompt={"image": options.max_images, "video": options.max_videos})
         self._defaults = self.llm.get_default_sampling_params()
+        if adapters:
+            self.load_adapters(adapters)
 
     @property
     def tokenizer(self):
@@ -190,6 +203,17 @@ class VLLMEngine(Engine):
         self.llm.llm_engine.reset_encoder_cache()
         self.llm.reset_mm_cache()
         self.llm.reset_prefix_cache()
+
+    def load_adapters(self, directory: str) -> None:
+        """A LoRA adapter directory (`--lora-save adapters`) merged into its base, into the engine.
+
+        Merged once at load rather than served through vLLM's LoRA layers: the engine then runs
+        exactly the weights the HF engine's `mmreward.load(directory)` merges, whatever modules the
+        adapters target, at no per-token cost."""
+        from mmreward.models.backbone import BackboneOptions, load_backbone
+
+        model, _, _ = load_backbone(directory, BackboneOptions(device="cpu", dtype=self.options.dtype))
+        self.load_weights(model)
 
     def close(self) -> None:
         llm, self.llm = getattr(self, "llm", None), None

@@ -90,3 +90,44 @@ def test_load_weights_hands_the_model_over(hd64, engine):
     finally:
         engine.load_weights(model)  # the other tests' weights
     assert [c.token_ids for c in engine.generate(reqs, sampling)] == before
+
+
+def test_an_adapter_directory_runs_merged_into_its_base(hd64, engine, tmp_path):
+    """A LoRA adapter directory (`--lora-save adapters`) starts the engine on its base and merges
+    the adapters in: the engine then answers as the HF model `mmreward.load` merges."""
+    import copy
+
+    from mmreward.engines import Sampling
+    from mmreward.engines.hf import HFEngine
+    from mmreward.engines.vllm import checkpoint_and_adapters
+    from mmreward.models.adapters import save_backbone
+    from mmreward.models.backbone import BackboneOptions, load_backbone
+    from mmreward.train.lora import LoraOptions, prepare
+
+    model, processor, path = hd64
+    adapted = prepare(copy.deepcopy(model), LoraOptions(lora_r=4, lora_dropout=0.0))
+    generator = torch.Generator().manual_seed(2)
+    with torch.no_grad():  # lora_B starts at zero: move it so that the adapters change the answers
+        for name, p in adapted.named_parameters():
+            if "lora_B" in name:
+                p.copy_(torch.randn(p.shape, generator=generator) * 0.3)
+    save_backbone(adapted, tmp_path)
+    processor.save_pretrained(tmp_path)
+    assert checkpoint_and_adapters(tmp_path) == (str(path), str(tmp_path))
+    assert checkpoint_and_adapters(path) == (str(path), None)
+
+    reqs = requests(processor)[:3]
+    sampling = Sampling(max_new_tokens=6)
+    before = [c.token_ids for c in engine.generate(reqs, sampling)]
+    merged = load_backbone(tmp_path, BackboneOptions(device="cpu", dtype="float32"))[0]
+    hf = HFEngine(merged, processor)
+    try:
+        engine.load_adapters(str(tmp_path))
+        after = engine.generate(reqs, sampling)
+        assert [c.token_ids for c in after] == [c.token_ids for c in hf.generate(reqs, sampling)]
+        assert [c.token_ids for c in after] != before
+        gap = np.abs(np.exp(engine.choice_logprobs(reqs, [YES, NO])) - np.exp(hf.choice_logprobs(reqs, [YES, NO])))
+        assert gap.max() < 1e-3, gap
+    finally:
+        engine.load_weights(model)  # the other tests' weights
+    assert [c.token_ids for c in engine.generate(reqs, sampling)] == before
