@@ -38,3 +38,15 @@ def scalar_rm():
     import mmreward
 
     return mmreward.load("tiny", "scalar", device="cpu")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`-n 2 --dist loadgroup`, how `.ci/run` runs the tests that start no
+    processes): a module's tests stay on one worker, so its module fixtures are built once, and the
+    vLLM engine tests share one worker because they share one engine (a minute to start)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    for item in items:
+        path = item.path.relative_to(ROOT).as_posix()
+        group = "vllm-engine" if path.startswith("tests/mmreward/engines/test_vllm") else path
+        item.add_marker(pytest.mark.xdist_group(group))

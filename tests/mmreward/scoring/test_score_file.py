@@ -142,6 +142,7 @@ def test_output_of_another_input_is_refused(tmp_path, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.multiprocess
 def test_accelerate_two_processes_merge_in_input_order(mixed, tmp_path):
     single = tmp_path / "single.jsonl"
     _cli("score", "--input", str(mixed / "in.jsonl"), "--output", str(single), "--media-root",
