@@ -40,13 +40,19 @@ def scalar_rm():
     return mmreward.load("tiny", "scalar", device="cpu")
 
 
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (`-n 2 --dist loadgroup`, how `.ci/run` runs the tests that start no
+def pytest_xdist_make_scheduler(config, log):
+    """Under pytest-xdist with `--dist loadfile` (how `.ci/run` runs the tests that start no
     processes): a module's tests stay on one worker, so its module fixtures are built once, and the
-    vLLM engine tests share one worker because they share one engine (a minute to start)."""
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
-        return
-    for item in items:
-        path = item.path.relative_to(ROOT).as_posix()
-        group = "vllm-engine" if path.startswith("tests/mmreward/engines/test_vllm") else path
-        item.add_marker(pytest.mark.xdist_group(group))
+    vLLM engine test modules share one worker because they share one engine (a minute to start).
+    (`--dist loadgroup` cannot do this on pytest 9: xdist 3.8 marks the groups in `item._nodeid`,
+    which pytest 9 no longer reads.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class ModuleScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = super()._split_scope(nodeid)
+            return "vllm-engine" if module.startswith("tests/mmreward/engines/test_vllm") else module
+
+    return ModuleScheduling(config, log)
