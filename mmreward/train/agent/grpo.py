@@ -310,16 +310,12 @@ def main(model, data, agent, cfg: GRPOConfig, lora=NO_LORA) -> int:
 
 
 def rollout_engine(name: str, policy, processor, model: str, gpu_memory_utilization: float = 0.3):
-    """None for the HF engine (the policy samples), else a vLLM engine on the checkpoint `model`."""
+    """None for the HF engine (the policy samples), else a vLLM engine on the checkpoint `model` (an
+    adapter directory: its base with the adapters merged in, as the policy was loaded)."""
     if name == "hf":
         return None
-    from mmreward.models.adapters import adapter_base
-    from mmreward.models.backbone import resolve_name
-
-    if adapter_base(resolve_name(model)) is not None:
-        raise ConfigError(f"--engine {name}: {model} holds LoRA adapters, which the engine cannot load; give "
-                          "a merged checkpoint (--lora-save merged) or --engine hf")
     from mmreward.engines.vllm import VLLMEngine, VLLMOptions
+    from mmreward.models.backbone import resolve_name
 
     dtype = str(policy.dtype).removeprefix("torch.")
     return VLLMEngine(resolve_name(model), processor, VLLMOptions(dtype=dtype,

@@ -12,7 +12,6 @@ from agent_fixtures import changed_weights, only_adapted
 
 import mmreward
 from mmreward.cli import main
-from mmreward.errors import ConfigError
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +31,6 @@ def bt(pairs, out, *extra) -> int:
 
 @pytest.mark.slow
 def test_lora_bt_trains_adapters_and_head_and_both_saved_forms_score_alike(pairs, tmp_path, capsys):
-    from mmreward.train.agent.grpo import rollout_engine
-
     adapters, merged = tmp_path / "adapters", tmp_path / "merged"
     assert bt(pairs, adapters, "--lora-save", "adapters") == 0
     assert bt(pairs, merged) == 0
@@ -45,8 +42,6 @@ def test_lora_bt_trains_adapters_and_head_and_both_saved_forms_score_alike(pairs
     m = mmreward.load(merged, device="cpu").score(records, media_root=pairs)
     assert all(abs(x - y) < 1e-5 for oa, om in zip(a, m) for x, y in zip(oa["rewards"], om["rewards"]))
     assert not any("untrained_head" in o for o in a)
-    with pytest.raises(ConfigError, match="holds LoRA adapters"):  # a vLLM engine needs whole weights
-        rollout_engine("vllm", None, None, str(adapters))
     # what the run held: the frozen base, and gradients and AdamW moments of the adapters and head only
     held = json.loads((adapters / "train_summary.json").read_text())["memory_per_process"][0]
     capsys.readouterr()
