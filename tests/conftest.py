@@ -40,6 +40,7 @@ def scalar_rm():
     return mmreward.load("tiny", "scalar", device="cpu")
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: unknown where it is not installed
 def pytest_xdist_make_scheduler(config, log):
     """Under pytest-xdist with `--dist loadfile` (how `.ci/run` runs the tests that start no
     processes): a module's tests stay on one worker, so its module fixtures are built once, and the
