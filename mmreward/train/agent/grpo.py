@@ -314,9 +314,12 @@ def rollout_engine(name: str, policy, processor, model: str, gpu_memory_utilizat
     adapter directory: its base with the adapters merged in, as the policy was loaded)."""
     if name == "hf":
         return None
-    from mmreward.engines.vllm import VLLMEngine, VLLMOptions
+    from mmreward.engines.vllm import VLLMEngine, VLLMOptions, checkpoint_and_adapters
     from mmreward.models.backbone import resolve_name
 
+    base, adapters = checkpoint_and_adapters(resolve_name(model))
     dtype = str(policy.dtype).removeprefix("torch.")
-    return VLLMEngine(resolve_name(model), processor, VLLMOptions(dtype=dtype,
-                                                                  gpu_memory_utilization=gpu_memory_utilization))
+    engine = VLLMEngine(base, processor, VLLMOptions(dtype=dtype, gpu_memory_utilization=gpu_memory_utilization))
+    if adapters:  # the policy holds them merged already: no second read and merge from disk
+        engine.load_weights(policy)
+    return engine
