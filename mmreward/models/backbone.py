@@ -170,9 +170,20 @@ def read_weights(cls, path: str, **kwargs):
     from mmreward.errors import InputError
 
     try:
-        return cls.from_pretrained(path, **kwargs)
+        model = cls.from_pretrained(path, **kwargs)
     except SafetensorError as exc:
         raise InputError(f"{path}: a weights file is damaged (truncated or not safetensors: {exc})") from None
+    keep_used_renamings(model)
+    return model
+
+
+def keep_used_renamings(model) -> None:
+    """The weight renamings `save_pretrained` reverts: those the load applied. transformers' DeepSpeed
+    ZeRO-3 loader keeps every renaming of the family's mapping (its other loader keeps the used ones),
+    and reverting one never applied saves a Qwen-VL as `model.model.layers.*`, which no loader reads."""
+    conversions = getattr(model, "_weight_conversions", None)
+    if conversions and all(hasattr(c, "was_used") for c in conversions):
+        model._weight_conversions = [c for c in conversions if c.was_used()]
 
 
 def enable_checkpointing(model, kwargs=None) -> None:

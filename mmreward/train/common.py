@@ -18,7 +18,7 @@ from transformers.trainer_utils import SchedulerType
 
 from mmreward.errors import ConfigError
 from mmreward.launch import cpu_only
-from mmreward.train.sharding import require_deepspeed
+from mmreward.train.sharding import require_deepspeed, start_deepspeed_comm
 
 
 def default_bf16() -> bool:
@@ -119,6 +119,14 @@ class TrainArguments(TrainingArguments):
         super().__post_init__()
         if self.use_cpu:
             self.dataloader_pin_memory = False  # nothing to pin for
+        if self.deepspeed:
+            _ = self.device  # the launch's process group, which DeepSpeed's communicator joins
+            start_deepspeed_comm()
+            # the run ends with an ordinary checkpoint directory, under ZeRO-3 too: the Trainer gathers
+            # the partitions for it only with this set (else it writes ZeRO's shards alone)
+            zero = self.hf_deepspeed_config.config.setdefault("zero_optimization", {})
+            if zero.get("stage") == 3:
+                zero.setdefault("stage3_gather_16bit_weights_on_model_save", True)
 
 
 def read_json(path: str | None) -> dict | None:

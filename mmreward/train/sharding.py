@@ -18,6 +18,7 @@ What this module adds to what accelerate does by itself, and why:
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 
 import torch
 
@@ -89,14 +90,49 @@ def require_deepspeed(config) -> None:
     """DeepSpeed is passed through to the Trainer / accelerate; say so at once when it is missing."""
     if not config:
         return
+    if isinstance(config, str) and not Path(config).is_file():
+        raise ConfigError(f"--deepspeed {config}: no such file (the DeepSpeed JSON config)")
     try:
         import deepspeed  # noqa: F401
     except ImportError as exc:
         raise MissingExtraError(
-            f"--deepspeed {config}: DeepSpeed is not installed ({exc}); install it with `pip install deepspeed` "
-            "(it needs a GPU), or shard with --fsdp") from None
-    if not torch.cuda.is_available():
-        raise ConfigError("--deepspeed needs a GPU; without one, shard with --fsdp (FSDP2 runs on CPU processes)")
+            f"--deepspeed {config}: DeepSpeed is not installed ({exc}); install it with "
+            "`pip install --no-build-isolation deepspeed` (beside torch), or shard with --fsdp") from None
+
+
+def require_launch(option: str) -> None:
+    """DeepSpeed finds its processes in the variables a launcher sets (without them it looks for MPI)."""
+    import os
+
+    if "RANK" not in os.environ:
+        raise ConfigError(f"{option} runs under a launcher, also for one process: torchrun --nproc_per_node N "
+                          "-m mmreward.cli train ... (or accelerate launch, or deepspeed)")
+
+
+def start_deepspeed_comm() -> None:
+    """DeepSpeed's communicator, on the process group the Trainer / accelerate started.
+
+    ZeRO-3 partitions the weights while `from_pretrained` reads them (`deepspeed.zero.Init`) and
+    sizes the partitions from DeepSpeed's communicator; accelerate starts it only for GPU process
+    groups, so on CPU processes (gloo, DeepSpeed's CPU accelerator) every process would partition
+    for a world of one. Call before the model is loaded. The process group is then ended at exit:
+    left to the interpreter's teardown, DeepSpeed's CPU processes abort ("terminate called
+    without an active exception") after a run that succeeded."""
+    import atexit
+
+    import deepspeed
+    import torch.distributed as dist
+
+    if dist.is_initialized() and not deepspeed.comm.is_initialized():
+        deepspeed.init_distributed(dist_backend=dist.get_backend(), auto_mpi_discovery=False)
+        atexit.register(end_process_group)
+
+
+def end_process_group() -> None:
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def fsdp_modules(model) -> list:
@@ -129,6 +165,8 @@ def gathered(model):
 
 
 def local_tensor(t: torch.Tensor) -> torch.Tensor:
+    if hasattr(t, "ds_tensor"):  # a ZeRO-3 parameter: its own data is empty, this is the partition
+        return t.ds_tensor
     return t.to_local() if hasattr(t, "to_local") else t
 
 
@@ -147,26 +185,29 @@ def local_bytes(tensors) -> int:
     return total
 
 
-def measured_bytes(model, optimizer) -> dict:
+def measured_bytes(model, optimizer, deepspeed: bool = False) -> dict:
     """Parameters, gradients and optimizer state held by this process, in bytes (call after a step,
-    before the gradients are cleared)."""
+    before the gradients are cleared). Under DeepSpeed the gradients live in ZeRO's own buffers, not
+    in `.grad` (None: not measured), and the optimizer state is that of ZeRO's flat partitions."""
     params = list(model.parameters())
     states = [v for s in optimizer.state.values() for v in s.values() if torch.is_tensor(v) and v.dim() > 0]
     return {"params_bytes": local_bytes(params),
-            "grads_bytes": local_bytes(p.grad for p in params if p.requires_grad),
+            "grads_bytes": None if deepspeed else local_bytes(p.grad for p in params if p.requires_grad),
             "optimizer_bytes": local_bytes(states)}
 
 
 def accelerator_for(module, bf16: bool, fsdp: bool = False, shard_size: int | None = None, deepspeed=None,
-                    micro_batch: int = 1):
+                    micro_batch: int = 1, max_grad_norm: float = 0.0):
     """The Accelerator of a hand-written loop (GRPO): DDP, FSDP2 (sharding `module`'s layers one by
     one; hybrid with `shard_size`), or DeepSpeed from its JSON config, as the Trainer would set them up
-    (the loop has no data loader for DeepSpeed to read its batch size from: "auto" is `micro_batch`)."""
+    (the loop has no data loader for DeepSpeed to read its batch size from: "auto" is `micro_batch`;
+    DeepSpeed clips inside its step, so the loop's `max_grad_norm` becomes the config's clipping
+    unless the config gives its own)."""
     from accelerate import Accelerator
     from accelerate.utils import DeepSpeedPlugin, FullyShardedDataParallelPlugin
 
     from mmreward.launch import cpu_only
-    from mmreward.train.common import hybrid_sharding
+    from mmreward.train.common import hybrid_sharding, world_size
 
     plugin = None
     kwargs = {"cpu": cpu_only(), "mixed_precision": "bf16" if bf16 else "no"}
@@ -177,14 +218,28 @@ def accelerator_for(module, bf16: bool, fsdp: bool = False, shard_size: int | No
         kwargs.update(fsdp_plugin=plugin, parallelism_config=hybrid_sharding(shard_size))
     elif deepspeed:
         require_deepspeed(deepspeed)
+        from accelerate.state import AcceleratorState
+
+        from mmreward.launch import process_state
+
+        # As the Trainer does it: the processes first (over gloo without a GPU), then an Accelerator not
+        # told `cpu` (with it accelerate ignores the plugin and runs DDP), which keeps them and takes
+        # DeepSpeed (its CPU accelerator where there is no GPU). An earlier run's Accelerator state in
+        # the same process (tests, benchmarks) is dropped: accelerate refuses a second plugin.
+        process_state()
+        AcceleratorState._reset_state()
+        kwargs["cpu"] = False
         plugin_ds = DeepSpeedPlugin(hf_ds_config=deepspeed)
         config = plugin_ds.deepspeed_config
-        for key, value in (("train_micro_batch_size_per_gpu", micro_batch), ("gradient_accumulation_steps", 1)):
+        for key, value in (("train_micro_batch_size_per_gpu", micro_batch), ("gradient_accumulation_steps", 1),
+                           ("train_batch_size", micro_batch * world_size()), ("gradient_clipping", max_grad_norm)):
             if config.get(key, "auto") == "auto":
                 config[key] = value
         kwargs["deepspeed_plugin"] = plugin_ds
     accelerator = Accelerator(**kwargs)
     fsdp_on_cpu(accelerator, plugin)
+    if deepspeed:
+        start_deepspeed_comm()
     return accelerator
 
 

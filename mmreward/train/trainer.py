@@ -61,7 +61,7 @@ class RecipeTrainer(Trainer):
 
     def measure_once(self):
         if self.memory is None:
-            self.memory = sharding.measured_bytes(self.model, self.optimizer)
+            self.memory = sharding.measured_bytes(self.model, self.optimizer, self.is_deepspeed_enabled)
 
     def create_optimizer(self, model=None):
         optimizer = super().create_optimizer(model)

@@ -34,9 +34,13 @@ def stage(name: str, main, objective: bool = False):
         from mmreward.train.plan import print_plan
         from mmreward.train.run_dir import claimed
 
+        from mmreward.train.sharding import require_launch
+
         *inputs, cfg, lora, plan = configs[1:] if objective else configs
         if plan.plan:
             return print_plan(name, model, lora, cfg, plan)
+        if getattr(cfg, "deepspeed", None):
+            require_launch("--deepspeed")
         with claimed(cfg.output_dir, cfg.resume, cfg.overwrite):
             return main(model, *inputs, cfg, lora)
     return run

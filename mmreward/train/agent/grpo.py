@@ -11,8 +11,8 @@ Recipe, one optimiser step at a time:
   4. old log-probs (policy before the update) and reference log-probs (frozen model, or the policy
      with its LoRA adapters switched off), no grad;
   5. update: --ppo-epochs passes of the clipped-ratio loss + beta * k3 KL (`grpo_update.update`).
-Processes: DDP or FSDP2 (`--fsdp`) under accelerate, DeepSpeed ZeRO-1/2 passed through
-(`--deepspeed`, needs a GPU). Each process rolls out its own items; under FSDP the weights are
+Processes: DDP or FSDP2 (`--fsdp`) under accelerate, or DeepSpeed ZeRO-1/2 (`--deepspeed`: on
+GPUs, or its CPU accelerator without one). Each process rolls out its own items; under FSDP the weights are
 gathered on every process for the rollouts and the frozen log-probs (`sharding.gathered`), and
 sharded again for the update. Precision: bf16 autocast over fp32 master weights where a GPU supports
 it (`--bf16`). An atomic checkpoint (model, optimizer, RNG, step; sharded states under FSDP) every
@@ -87,7 +87,7 @@ class GRPOConfig:
         "help": "with --fsdp: hybrid sharding, each copy sharded over this many processes. Default: all"})
     deepspeed: str | None = field(default=None, metadata={
         "help": "DeepSpeed JSON config (ZeRO stage 1 or 2; stage 3 shards the weights the rollouts need "
-                "whole: use --fsdp). Needs a GPU"})
+                "whole: use --fsdp). --max-grad-norm is its gradient_clipping unless the config sets one"})
     resume: bool = field(default=False, metadata={
         "help": "continue from the newest complete checkpoint in --out (incomplete ones are skipped)"})
     overwrite: bool = field(default=False, metadata={
@@ -205,7 +205,7 @@ def train_grpo(policy, processor, ref_policy, items, agent_config, cfg: GRPOConf
     # log-probs of the distribution the rollouts are sampled from (logits / temperature)
     model = TokenLogprobs(policy, cfg.temperature)
     accelerator = sharding.accelerator_for(model, cfg.bf16, cfg.fsdp, cfg.fsdp_shard_size, cfg.deepspeed,
-                                           cfg.micro_batch)
+                                           cfg.micro_batch, cfg.max_grad_norm)
     Path(cfg.out).mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     trained = [p for p in policy.parameters() if p.requires_grad]
@@ -230,7 +230,7 @@ def train_grpo(policy, processor, ref_policy, items, agent_config, cfg: GRPOConf
 
     def measure():
         if not memory:
-            memory.update(sharding.measured_bytes(model, optimizer))
+            memory.update(sharding.measured_bytes(model, optimizer, bool(cfg.deepspeed)))
 
     for step in range(start, cfg.steps):
         t0 = time.time()

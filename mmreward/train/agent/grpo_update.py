@@ -5,9 +5,11 @@ take the same number of them, while processes hold different numbers of micro-ba
 differ in length, and groups that taught nothing are skipped): the shorter ones add passes whose
 loss is multiplied by 0 (over one of their own micro-batches, or `spare()` when they have none).
 Each loss is normalised by the token count of the step over all processes, times the process count
-(DDP and FSDP average the gradients): the step is the one a single process would take on the
-global batch. Under DDP the micro-batches accumulate under `no_sync` and the last pass
-all-reduces them; under FSDP each pass reduce-scatters, so gradients stay sharded.
+(DDP, FSDP and DeepSpeed average the gradients): the step is the one a single process would take on
+the global batch. Under DDP the micro-batches accumulate under `no_sync` and the last pass
+all-reduces them; under FSDP each pass reduce-scatters, so gradients stay sharded. Under DeepSpeed
+the last pass is the engine's gradient-accumulation boundary (`backward`), where it reduces and
+steps (`optimizer.step()` is then a no-op).
 """
 from __future__ import annotations
 
@@ -32,6 +34,18 @@ def micro_batches(examples, pad_id: int, size: int, device) -> list[dict]:
     return out
 
 
+def backward(accelerator, zero, loss, boundary: bool) -> None:
+    """One backward pass. DeepSpeed (`zero`, its engine) reduces the gradients and takes its optimizer
+    step inside the engine's `step` at a gradient-accumulation boundary; accelerate's `backward` would
+    make every pass one, so the engine is driven here with the boundary at the last pass."""
+    if zero is None:
+        accelerator.backward(loss)
+        return
+    zero.set_gradient_accumulation_boundary(boundary)
+    zero.backward(loss)
+    zero.step()
+
+
 def update(accelerator, model, optimizer, batches, old, ref, advantages, cfg, spare, on_stepped=None) -> dict:
     """--ppo-epochs optimiser steps over the micro-batches of one rollout batch (see the module's
     docstring); `on_stepped()` runs after each optimizer step, before the gradients are cleared."""
@@ -44,6 +58,7 @@ def update(accelerator, model, optimizer, batches, old, ref, advantages, cfg, sp
         return totals
     world = accelerator.num_processes
     sharded = accelerator.is_fsdp2
+    zero = model if accelerator.distributed_type == "DEEPSPEED" else None  # the DeepSpeed engine
     filler = batches[0] if batches else (spare() if passes else None)
     for _ in range(cfg.ppo_epochs):
         optimizer.zero_grad()
@@ -56,7 +71,7 @@ def update(accelerator, model, optimizer, batches, old, ref, advantages, cfg, sp
                 o = out["logp"].detach() if o is None else o  # one pass: the rollout policy is this one
                 parts = grpo_loss(out["logp"], o, r, advantages[b["trace_index"]], out["mask"],
                                   cfg.clip_eps, cfg.beta, num_tokens=all_tokens / world)
-                accelerator.backward(parts.loss if real else parts.loss * 0.0)
+                backward(accelerator, zero, parts.loss if real else parts.loss * 0.0, boundary=not accumulate)
             if real:  # token-weighted means over the step; their mean over processes is the global one
                 share = float(out["mask"].sum()) * world / all_tokens / cfg.ppo_epochs
                 totals["loss"] += float(parts.loss.detach()) / cfg.ppo_epochs

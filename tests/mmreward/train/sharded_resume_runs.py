@@ -1,5 +1,5 @@
 """`train bt --fsdp` in the processes that run this (`torchrun --nproc_per_node 2 sharded_resume_runs.py
-WORK`): WORK/whole runs 2 steps uninterrupted; WORK/cut is stopped in the middle of writing
+WORK [--deepspeed]`; with --deepspeed, DeepSpeed ZeRO-3 instead): WORK/whole runs 2 steps uninterrupted; WORK/cut is stopped in the middle of writing
 checkpoint 2 (after every process wrote its shard of the model and optimizer, before the Trainer's
 state that completes the checkpoint), then resumed. test_sharded_resume.py compares the two.
 
@@ -21,12 +21,21 @@ class Killed(BaseException):
     """Stands for SIGKILL: nothing on the way catches a BaseException."""
 
 
-def args(work: Path, out: str) -> list[str]:
+def args(work: Path, out: str, sharding: list[str]) -> list[str]:
     # 4 pairs, 2 a step over the two processes: 2 steps, a checkpoint after each; AdamW, so the
     # optimizer's sharded moments must come back too
     return ["train", "bt", "--data", str(work / "pairs" / "pairs.jsonl"), "--media-root", str(work / "pairs"),
             "--out", str(work / out), "--batch-size", "1", "--max-steps", "2", "--save-steps", "1", "--lr", "1e-3",
-            "--logging-steps", "1", "--fsdp"]
+            "--logging-steps", "1", *sharding]
+
+
+def sharding_flags(work: Path, deepspeed: bool) -> list[str]:
+    if not deepspeed:
+        return ["--fsdp"]
+    config = work / "zero3.json"
+    config.write_text(json.dumps({"zero_optimization": {"stage": 3}, "train_batch_size": "auto",
+                                  "train_micro_batch_size_per_gpu": "auto", "gradient_accumulation_steps": "auto"}))
+    return ["--deepspeed", str(config)]
 
 
 def crash_at(name: str):
@@ -41,11 +50,12 @@ if __name__ == "__main__":
     from mmreward.train import checkpoints
 
     work = Path(sys.argv[1])
-    assert main(args(work, "whole")) == 0
+    sharding = sharding_flags(work, sys.argv[2:] == ["--deepspeed"])
+    assert main(args(work, "whole", sharding)) == 0
     real = checkpoints.crash_point
     checkpoints.crash_point = crash_at("checkpoint-2")
     try:
-        main(args(work, "cut"))
+        main(args(work, "cut", sharding))
         raise AssertionError("the run was not stopped")
     except Killed:
         pass
@@ -53,4 +63,4 @@ if __name__ == "__main__":
     if int(os.environ.get("RANK", "0")) == 0:
         staging = work / "cut" / checkpoints.STAGING / "checkpoint-2"
         (work / "left_by_the_stop.json").write_text(json.dumps(sorted(p.name for p in staging.iterdir())))
-    assert main(args(work, "cut") + ["--resume"]) == 0
+    assert main(args(work, "cut", sharding) + ["--resume"]) == 0

@@ -4,7 +4,9 @@ precision rule (bf16 autocast over fp32 weights), the sharding options (FSDP, hy
 before any loading."""
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 
 import pytest
 import torch
@@ -124,11 +126,13 @@ def test_sharding_and_lora_options_of_every_stage():
     assert not lora.enabled and not lora.vision_frozen  # full fine-tuning trains the vision tower too
 
 
-def test_sharding_mistakes_are_one_line_errors_before_anything_loads(tmp_path, capsys):
+def test_sharding_mistakes_are_one_line_errors_before_anything_loads(tmp_path, capsys, monkeypatch):
     never = str(tmp_path / "never-loaded")
     out = str(tmp_path / "o")
+    ds = tmp_path / "zero3.json"
+    ds.write_text(json.dumps({"zero_optimization": {"stage": 3}}))
     cases = [(["bt", "--data", "d", "--fsdp-shard-size", "2"], "applies to FSDP: add --fsdp"),
-             (["bt", "--data", "d", "--deepspeed", "ds.json"], "DeepSpeed is not installed"),
+             (["bt", "--data", "d", "--deepspeed", "ds.json"], "--deepspeed ds.json: no such file"),
              (["grpo", "--items", "i", "--fsdp", "--deepspeed", "ds.json"], "--fsdp or --deepspeed, not both"),
              (["grpo", "--items", "i", "--fsdp", "--engine", "vllm"], "the engine takes whole weights"),
              (["bt", "--data", "d", "--lora-r", "-1"], "--lora-r must be 0 (off) or a positive rank")]
@@ -136,10 +140,16 @@ def test_sharding_mistakes_are_one_line_errors_before_anything_loads(tmp_path, c
         assert main(["train", *args, "--out", out, "--model", never]) == 2, args
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1, err
-    ds = tmp_path / "zero3.json"
-    ds.write_text(json.dumps({"zero_optimization": {"stage": 3}}))
     assert main(["train", "grpo", "--items", "i", "--deepspeed", str(ds), "--out", out, "--model", never]) == 2
     assert "ZeRO-3: its rollouts need whole weights" in capsys.readouterr().err
+    if importlib.util.find_spec("deepspeed") is not None:  # DeepSpeed finds its processes through a launcher
+        assert main(["train", "bt", "--data", "d", "--deepspeed", str(ds), "--out", out, "--model", never]) == 2
+        err = capsys.readouterr().err
+        assert "--deepspeed runs under a launcher" in err and len(err.strip().splitlines()) == 1, err
+    monkeypatch.setitem(sys.modules, "deepspeed", None)  # where it is not installed: `import deepspeed` fails
+    assert main(["train", "bt", "--data", "d", "--deepspeed", str(ds), "--out", out, "--model", never]) == 2
+    err = capsys.readouterr().err
+    assert "DeepSpeed is not installed" in err and len(err.strip().splitlines()) == 1, err
 
 
 @pytest.fixture

@@ -2,7 +2,9 @@
 global batch, weights equal to 1e-5: DDP for `train bt` (through the Trainer) and GRPO (no_sync
 micro-batches, padded backward passes); FSDP2 (`--fsdp`) for bt, yes-token SFT, traces SFT and GRPO,
 where each process also holds about half of the parameters, gradients and optimizer state (measured
-after the step), exactly what `--plan` predicts for the first process. See one_step_runs.py."""
+after the step), exactly what `--plan` predicts for the first process; DeepSpeed (its CPU
+accelerator) ZeRO-3 for bt, yes-token SFT and traces SFT, each process holding half of the weights,
+and ZeRO-2 for bt and GRPO, each holding half of Adam's moments. See one_step_runs.py."""
 from __future__ import annotations
 
 import json
@@ -49,21 +51,38 @@ def planned(capsys, *args: str) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
+def launch(work: Path, *flags: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", one_step_runs.__file__, str(work),
+         *flags], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"})
+
+
+def finish(launched: subprocess.Popen) -> None:
+    output, _ = launched.communicate(timeout=900)
+    assert launched.returncode == 0, output[-3000:]
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """(one process, two processes): every stage's step in each."""
     root = tmp_path_factory.mktemp("steps")
     two = workspace(root / "two")
-    launched = subprocess.Popen(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", one_step_runs.__file__, str(two)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"})
+    launched = launch(two)
     one = workspace(root / "one")  # the reference, here, while the two processes run
     for step in one_step_runs.STAGES.values():
         step(one)
-    output, _ = launched.communicate(timeout=900)
-    assert launched.returncode == 0, output[-3000:]
+    finish(launched)
     return one, two
+
+
+@pytest.fixture(scope="module")
+def zero_runs(runs, tmp_path_factory):
+    """The two processes under DeepSpeed ZeRO-3 and ZeRO-2 (one_step_runs.ZERO_STAGES)."""
+    pytest.importorskip("deepspeed", reason="DeepSpeed is not installed (.ci/setup installs it)")
+    work = workspace(tmp_path_factory.mktemp("zero") / "two")
+    finish(launch(work, "--deepspeed"))
+    return runs[0], work
 
 
 @pytest.mark.slow
@@ -117,3 +136,27 @@ def test_the_plan_predicts_what_each_process_holds(runs, capsys):
         plan = planned(capsys, *args, "--plan-gpus", str(gpus), *sharding)
         held = memory(run)[0]  # the first process: the largest shard, which the plan reports
         assert {k: plan[k] for k in held} == held, (args, sharding)
+
+
+@pytest.mark.slow
+@pytest.mark.multiprocess
+@pytest.mark.parametrize("zero,stage", [(z, s) for z, names in one_step_runs.ZERO_STAGES.items() for s in names])
+def test_two_deepspeed_processes_take_the_step_of_one_process_and_hold_half_of_it(zero_runs, zero, stage, tiny_dir):
+    one, two = zero_runs
+    sharded = two / f"{zero}-{stage}"
+    for name in FILES[stage]:  # an ordinary checkpoint, its weights gathered from the partitions under ZeRO-3
+        assert max_difference(one / stage / name, sharded / name) <= TOLERANCE, (zero, stage, name)
+    assert max_difference(one / stage / "model.safetensors", tiny_dir / "model.safetensors") > 5e-4
+    whole, halves = memory(one / stage)[0], memory(sharded)
+    assert all(h["grads_bytes"] is None for h in halves)  # in ZeRO's buffers, not measured
+    if zero == "zero2":  # the weights whole on each process, the optimizer state partitioned
+        assert all(h["params_bytes"] == whole["params_bytes"] for h in halves)
+    # ZeRO-3: the weights partitioned (each partition padded to a whole number of elements); ZeRO-2:
+    # Adam's moments (GRPO; bt steps with SGD, which keeps no state)
+    part = "params_bytes" if zero == "zero3" else "optimizer_bytes"
+    if zero == "zero2" and stage == "bt":
+        assert whole[part] == 0 and all(h[part] == 0 for h in halves)
+        return
+    assert whole[part] > 0
+    for held in halves:
+        assert held[part] == pytest.approx(whole[part] / 2, rel=0.01), (part, halves)
