@@ -29,15 +29,6 @@ def args(work: Path, out: str, sharding: list[str]) -> list[str]:
             "--logging-steps", "1", *sharding]
 
 
-def sharding_flags(work: Path, deepspeed: bool) -> list[str]:
-    if not deepspeed:
-        return ["--fsdp"]
-    config = work / "zero3.json"
-    config.write_text(json.dumps({"zero_optimization": {"stage": 3}, "train_batch_size": "auto",
-                                  "train_micro_batch_size_per_gpu": "auto", "gradient_accumulation_steps": "auto"}))
-    return ["--deepspeed", str(config)]
-
-
 def crash_at(name: str):
     def crash(point: str) -> None:
         if point == name:
@@ -48,9 +39,10 @@ def crash_at(name: str):
 if __name__ == "__main__":
     from mmreward.cli import main
     from mmreward.train import checkpoints
+    from one_step_runs import sharding_flags  # (this script's folder is on sys.path)
 
     work = Path(sys.argv[1])
-    sharding = sharding_flags(work, sys.argv[2:] == ["--deepspeed"])
+    sharding = sharding_flags(work, "zero3" if sys.argv[2:] == ["--deepspeed"] else "fsdp")
     assert main(args(work, "whole", sharding)) == 0
     real = checkpoints.crash_point
     checkpoints.crash_point = crash_at("checkpoint-2")

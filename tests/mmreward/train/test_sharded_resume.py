@@ -24,18 +24,11 @@ def dcp_tensors(folder: Path, tmp: Path) -> dict[str, torch.Tensor]:
 
     file = tmp / f"{folder.parent.parent.name}-{folder.name}.pt"
     dcp_to_torch_save(str(folder), str(file))
-
-    def flat(prefix, value):
-        if torch.is_tensor(value):
-            yield prefix, value
-        elif isinstance(value, dict):
-            for k, v in value.items():
-                yield from flat(f"{prefix}.{k}" if prefix else str(k), v)
-
-    return dict(flat("", torch.load(file, weights_only=False)))
+    return flat_tensors(torch.load(file, weights_only=False))
 
 
 def flat_tensors(value, prefix: str = "") -> dict[str, torch.Tensor]:
+    """Every tensor in nested dicts and lists, by its dotted path."""
     if torch.is_tensor(value):
         return {prefix: value}
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, (list, tuple)) else ()
